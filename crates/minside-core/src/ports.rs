@@ -1,0 +1,65 @@
+//! Ports: what the domain needs from the outside world. Adapters live in other crates.
+
+use crate::access_log::{Access, AccessLogEntry};
+use crate::ident::Fodselsnummer;
+use crate::person::{Dashboard, LoginCandidate, Person, PersonId, Population, StaffUser};
+use crate::session::{LoginAttempt, NewSession, Session, SessionKey};
+use jiff::Timestamp;
+
+/// The time, passed in so that tests can set it.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+/// Failures of the store. Constraint violations the user can fix are `Conflict`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the database is unavailable or failed: {0}")]
+    Database(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+}
+
+/// Persistence, shaped after use cases. Every method is one transaction.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync {
+    /// Is the database reachable? (readiness)
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Inserts a batch of register data (persons, households, contact records, properties, staff).
+    async fn insert_population(&self, population: &Population) -> Result<(), StoreError>;
+    /// Number of persons in the register.
+    async fn population_size(&self) -> Result<i64, StoreError>;
+
+    /// The person with this number, if resident.
+    async fn person_by_fnr(&self, fnr: &Fodselsnummer) -> Result<Option<Person>, StoreError>;
+    /// Everything the dashboard shows for one person.
+    async fn dashboard(&self, person: PersonId) -> Result<Option<Dashboard>, StoreError>;
+    /// Reads a person's register data for staff or a system and writes the access log entry in
+    /// the same transaction. `None` (and no entry) when no such person exists.
+    async fn read_person_logged(&self, fnr: &Fodselsnummer, access: &Access) -> Result<Option<Person>, StoreError>;
+    /// The access log for one person, newest first.
+    async fn access_log(&self, person: PersonId) -> Result<Vec<AccessLogEntry>, StoreError>;
+
+    /// Seeded persons offered by the test IdP, a few per group.
+    async fn login_candidates(&self, per_group: i64) -> Result<Vec<LoginCandidate>, StoreError>;
+    /// Synthetic staff users offered by the test IdP.
+    async fn staff_users(&self) -> Result<Vec<StaffUser>, StoreError>;
+
+    /// Stores a new session; when `replaces` is given, that session is removed in the same
+    /// transaction (session rotation at login).
+    async fn create_session(&self, session: &NewSession, replaces: Option<&SessionKey>) -> Result<(), StoreError>;
+    async fn session(&self, key: &SessionKey) -> Result<Option<Session>, StoreError>;
+    async fn touch_session(&self, key: &SessionKey, now: Timestamp) -> Result<(), StoreError>;
+    async fn end_session(&self, key: &SessionKey) -> Result<(), StoreError>;
+    /// Front-channel logout: ends every session from `issuer` with this `sid`; returns how many.
+    async fn end_sessions_by_sid(&self, issuer: &str, sid: &str) -> Result<u64, StoreError>;
+    /// Removes sessions and login attempts that ended before `before`.
+    async fn purge_expired(&self, idle_before: Timestamp, created_before: Timestamp) -> Result<u64, StoreError>;
+
+    async fn save_login_attempt(&self, attempt: &LoginAttempt) -> Result<(), StoreError>;
+    /// Removes and returns the attempt with this state (each state is usable once).
+    async fn take_login_attempt(&self, state: &str) -> Result<Option<LoginAttempt>, StoreError>;
+}

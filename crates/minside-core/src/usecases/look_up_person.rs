@@ -1,0 +1,36 @@
+//! A caseworker or privacy officer looks up a resident; the read is access-logged.
+
+use crate::access_log::{Access, Actor, Purpose};
+use crate::auth::{staff_may_open, Forbidden, Staff, StaffArea};
+use crate::ident::Fodselsnummer;
+use crate::person::Person;
+use crate::ports::{Clock, Store, StoreError};
+
+/// Why a look-up did not return a person.
+#[derive(Debug, thiserror::Error)]
+pub enum LookUpPersonError {
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    #[error("no resident with that number")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Checks the role, then reads the person and logs the access in one transaction.
+pub async fn look_up_person(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    staff: &Staff,
+    fnr: &Fodselsnummer,
+    purpose: Purpose,
+) -> Result<Person, LookUpPersonError> {
+    staff_may_open(staff, StaffArea::PersonLookup)?;
+    let access = Access {
+        actor: Actor::Staff { subject: staff.subject.clone(), name: staff.name.clone() },
+        purpose,
+        what: "person.register_data",
+        at: clock.now(),
+    };
+    store.read_person_logged(fnr, &access).await?.ok_or(LookUpPersonError::NotFound)
+}

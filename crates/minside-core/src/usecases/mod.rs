@@ -1,0 +1,4 @@
+//! Use cases: one file each, called by handlers and the CLI.
+
+pub mod look_up_person;
+pub mod show_dashboard;

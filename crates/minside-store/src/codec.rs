@@ -1,0 +1,26 @@
+//! Conversions between domain values and the column types both engines share.
+
+use jiff::civil::Date;
+use jiff::Timestamp;
+use minside_core::ports::StoreError;
+
+/// Times are stored as UTC microseconds since the epoch.
+pub(crate) fn ts(t: Timestamp) -> i64 {
+    i64::try_from(t.as_microsecond()).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn from_ts(micros: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_microsecond(micros).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub(crate) fn opt_ts(t: Option<Timestamp>) -> Option<i64> {
+    t.map(ts)
+}
+
+pub(crate) fn date(s: &str) -> Result<Date, StoreError> {
+    s.parse().map_err(|e: jiff::Error| StoreError::Corrupt(e.to_string()))
+}
+
+pub(crate) fn corrupt<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> StoreError {
+    move |e| StoreError::Corrupt(format!("{what}: {e}"))
+}

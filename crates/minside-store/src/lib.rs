@@ -1,0 +1,203 @@
+//! minside-store: the [`Store`](minside_core::ports::Store) port on SQLite and PostgreSQL.
+//!
+//! One implementation over sqlx's `Any` driver: the SQL is written once in the dialect both
+//! engines share (`$1` placeholders, `returning`, bigint times), so the contract suite proves
+//! the same code on both. Schema differences live only in the parallel migration folders,
+//! which must hold the same file names (a test checks it).
+
+mod access_log;
+mod codec;
+mod migrations;
+mod persons;
+mod population;
+mod sessions;
+
+use minside_core::ports::StoreError;
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+use sqlx::Executor;
+use std::time::Duration;
+
+pub use migrations::{migration_names, Backend};
+
+/// The store: a connection pool plus which engine it talks to.
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Options for opening a store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { max_connections: 8 }
+    }
+}
+
+impl SqlStore {
+    /// Opens a pool on a `sqlite://` or `postgres://` URL. SQLite gets WAL, foreign keys and a
+    /// busy timeout on every connection; the file is created when missing.
+    pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url).ok_or_else(|| {
+            StoreError::Database("database_url must start with sqlite:// or postgres://".into())
+        })?;
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            _ => url.to_owned(),
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "pragma journal_mode = wal; pragma synchronous = normal; \
+                             pragma foreign_keys = on; pragma busy_timeout = 5000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .map_err(db)?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Which engine this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies pending migrations (forward-only).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        migrations::migrator(self.backend).run(&self.pool).await.map_err(|e| StoreError::Database(e.to_string()))
+    }
+
+    /// `VACUUM INTO` a consistent copy of a SQLite database (online backup).
+    pub async fn backup_sqlite(&self, target: &str) -> Result<(), StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Database("backup here is for SQLite; use pg_dump for PostgreSQL".into()));
+        }
+        sqlx::query("vacuum into $1").bind(target).execute(&self.pool).await.map_err(db)?;
+        Ok(())
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Maps a driver error; unique-constraint violations become `Conflict` with the constraint name.
+pub(crate) fn db(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(d) = &e {
+        if d.is_unique_violation() {
+            return StoreError::Conflict(d.constraint().unwrap_or("unique").to_owned());
+        }
+    }
+    StoreError::Database(e.to_string())
+}
+
+#[async_trait::async_trait]
+impl minside_core::ports::Store for SqlStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("select 1").execute(&self.pool).await.map_err(db)?;
+        Ok(())
+    }
+
+    async fn insert_population(&self, p: &minside_core::person::Population) -> Result<(), StoreError> {
+        population::insert(&self.pool, p).await
+    }
+
+    async fn population_size(&self) -> Result<i64, StoreError> {
+        persons::count(&self.pool).await
+    }
+
+    async fn person_by_fnr(
+        &self,
+        fnr: &minside_core::ident::Fodselsnummer,
+    ) -> Result<Option<minside_core::person::Person>, StoreError> {
+        persons::by_fnr(&self.pool, fnr).await
+    }
+
+    async fn dashboard(
+        &self,
+        person: minside_core::person::PersonId,
+    ) -> Result<Option<minside_core::person::Dashboard>, StoreError> {
+        persons::dashboard(&self.pool, person).await
+    }
+
+    async fn read_person_logged(
+        &self,
+        fnr: &minside_core::ident::Fodselsnummer,
+        access: &minside_core::access_log::Access,
+    ) -> Result<Option<minside_core::person::Person>, StoreError> {
+        access_log::read_person_logged(&self.pool, fnr, access).await
+    }
+
+    async fn access_log(
+        &self,
+        person: minside_core::person::PersonId,
+    ) -> Result<Vec<minside_core::access_log::AccessLogEntry>, StoreError> {
+        access_log::for_person(&self.pool, person).await
+    }
+
+    async fn login_candidates(&self, per_group: i64) -> Result<Vec<minside_core::person::LoginCandidate>, StoreError> {
+        persons::login_candidates(&self.pool, per_group).await
+    }
+
+    async fn staff_users(&self) -> Result<Vec<minside_core::person::StaffUser>, StoreError> {
+        persons::staff_users(&self.pool).await
+    }
+
+    async fn create_session(
+        &self,
+        session: &minside_core::session::NewSession,
+        replaces: Option<&minside_core::session::SessionKey>,
+    ) -> Result<(), StoreError> {
+        sessions::create(&self.pool, session, replaces).await
+    }
+
+    async fn session(
+        &self,
+        key: &minside_core::session::SessionKey,
+    ) -> Result<Option<minside_core::session::Session>, StoreError> {
+        sessions::get(&self.pool, key).await
+    }
+
+    async fn touch_session(&self, key: &minside_core::session::SessionKey, now: jiff::Timestamp) -> Result<(), StoreError> {
+        sessions::touch(&self.pool, key, now).await
+    }
+
+    async fn end_session(&self, key: &minside_core::session::SessionKey) -> Result<(), StoreError> {
+        sessions::end(&self.pool, key).await
+    }
+
+    async fn end_sessions_by_sid(&self, issuer: &str, sid: &str) -> Result<u64, StoreError> {
+        sessions::end_by_sid(&self.pool, issuer, sid).await
+    }
+
+    async fn purge_expired(&self, idle_before: jiff::Timestamp, created_before: jiff::Timestamp) -> Result<u64, StoreError> {
+        sessions::purge(&self.pool, idle_before, created_before).await
+    }
+
+    async fn save_login_attempt(&self, attempt: &minside_core::session::LoginAttempt) -> Result<(), StoreError> {
+        sessions::save_attempt(&self.pool, attempt).await
+    }
+
+    async fn take_login_attempt(&self, state: &str) -> Result<Option<minside_core::session::LoginAttempt>, StoreError> {
+        sessions::take_attempt(&self.pool, state).await
+    }
+}

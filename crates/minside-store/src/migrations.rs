@@ -1,0 +1,79 @@
+//! Versioned, forward-only migrations embedded in the binary, one folder per engine.
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use std::borrow::Cow;
+
+/// The database engine behind a URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// `sqlite:` → SQLite, `postgres:`/`postgresql:` → PostgreSQL.
+    pub fn from_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// (version, name, SQLite text, PostgreSQL text). Add a line per migration, same name in both folders.
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
+    1,
+    "0001_foundation.sql",
+    include_str!("../migrations/sqlite/0001_foundation.sql"),
+    include_str!("../migrations/postgres/0001_foundation.sql"),
+)];
+
+/// File names of the embedded migrations, in order.
+pub fn migration_names() -> Vec<&'static str> {
+    MIGRATIONS.iter().map(|m| m.1).collect()
+}
+
+pub(crate) fn migrator(backend: Backend) -> Migrator {
+    let migrations: Vec<Migration> = MIGRATIONS
+        .iter()
+        .map(|(version, name, sqlite, postgres)| {
+            let sql = match backend {
+                Backend::Sqlite => sqlite,
+                Backend::Postgres => postgres,
+            };
+            let description = name.trim_end_matches(".sql").split_once('_').map_or(*name, |(_, d)| d);
+            Migration::new(*version, Cow::Borrowed(description), MigrationType::Simple, Cow::Borrowed(sql), false)
+        })
+        .collect();
+    Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(dir: &str) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn both_engines_have_the_same_migration_files_and_all_are_embedded() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let sqlite = files(&format!("{root}/migrations/sqlite"));
+        let postgres = files(&format!("{root}/migrations/postgres"));
+        assert_eq!(sqlite, postgres, "migration folders differ");
+        assert_eq!(sqlite, migration_names(), "a migration file is not listed in MIGRATIONS");
+        for (i, (version, name, _, _)) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(*version, i as i64 + 1);
+            assert!(name.starts_with(&format!("{version:04}_")), "{name} must start with its version");
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Reads of the population register: a person, their dashboard, test-login candidates.
+
+use crate::codec::{corrupt, date};
+use crate::db;
+use minside_core::auth::StaffRole;
+use minside_core::ident::{Fodselsnummer, Kommunenummer, MatrikkelId};
+use minside_core::person::{
+    Address, CandidateGroup, Dashboard, LoginCandidate, Person, PersonId, Property, StaffUser,
+};
+use minside_core::ports::StoreError;
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+
+pub(crate) const PERSON_COLUMNS: &str =
+    "id, fodselsnummer, given_name, family_name, birth_date, street, postcode, city, kommunenummer";
+
+pub(crate) fn person_from_row(r: &AnyRow) -> Result<Person, StoreError> {
+    let get = |c: &str| r.try_get::<String, _>(c).map_err(db);
+    Ok(Person {
+        id: PersonId(r.try_get("id").map_err(db)?),
+        fnr: Fodselsnummer::parse(&get("fodselsnummer")?).map_err(corrupt("persons.fodselsnummer"))?,
+        given_name: get("given_name")?,
+        family_name: get("family_name")?,
+        birth_date: date(&get("birth_date")?)?,
+        address: Address { street: get("street")?, postcode: get("postcode")?, city: get("city")? },
+        kommunenummer: Kommunenummer::parse(&get("kommunenummer")?).map_err(corrupt("persons.kommunenummer"))?,
+    })
+}
+
+pub(crate) async fn count(pool: &AnyPool) -> Result<i64, StoreError> {
+    sqlx::query("select count(*) as n from persons").fetch_one(pool).await.map_err(db)?.try_get("n").map_err(db)
+}
+
+pub(crate) async fn by_fnr(pool: &AnyPool, fnr: &Fodselsnummer) -> Result<Option<Person>, StoreError> {
+    let sql = format!("select {PERSON_COLUMNS} from persons where fodselsnummer = $1");
+    let row = sqlx::query(&sql).bind(fnr.as_str()).fetch_optional(pool).await.map_err(db)?;
+    row.as_ref().map(person_from_row).transpose()
+}
+
+pub(crate) async fn dashboard(pool: &AnyPool, id: PersonId) -> Result<Option<Dashboard>, StoreError> {
+    let sql = format!("select {PERSON_COLUMNS} from persons where id = $1");
+    let Some(row) = sqlx::query(&sql).bind(id.0).fetch_optional(pool).await.map_err(db)? else {
+        return Ok(None);
+    };
+    let person = person_from_row(&row)?;
+    let properties = sqlx::query(
+        "select p.matrikkel, p.address from properties p \
+         join property_owners o on o.property_id = p.id where o.person_id = $1 order by p.matrikkel",
+    )
+    .bind(id.0)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?
+    .iter()
+    .map(|r| {
+        Ok(Property {
+            matrikkel: MatrikkelId::parse(&r.try_get::<String, _>("matrikkel").map_err(db)?)
+                .map_err(corrupt("properties.matrikkel"))?,
+            address: r.try_get("address").map_err(db)?,
+        })
+    })
+    .collect::<Result<Vec<_>, StoreError>>()?;
+    let children = sqlx::query(
+        "select c.given_name from guardianships g join persons c on c.id = g.child_id \
+         where g.guardian_id = $1 order by c.birth_date",
+    )
+    .bind(id.0)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?
+    .iter()
+    .map(|r| r.try_get::<String, _>("given_name").map_err(db))
+    .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(Dashboard { person, properties, children }))
+}
+
+pub(crate) async fn login_candidates(pool: &AnyPool, per_group: i64) -> Result<Vec<LoginCandidate>, StoreError> {
+    let groups: [(CandidateGroup, &str); 5] = [
+        (CandidateGroup::Guardian, "exists (select 1 from guardianships g where g.guardian_id = p.id)"),
+        (CandidateGroup::Owner, "exists (select 1 from property_owners o where o.person_id = p.id)"),
+        (CandidateGroup::Reserved, "exists (select 1 from contact_records c where c.person_id = p.id and c.reserved = 1)"),
+        (CandidateGroup::Child, "exists (select 1 from guardianships g where g.child_id = p.id)"),
+        (CandidateGroup::Elderly, "p.birth_date < '1950-01-01'"),
+    ];
+    let mut out = Vec::new();
+    for (group, condition) in groups {
+        let sql = format!(
+            "select fodselsnummer, given_name, family_name, birth_date from persons p where {condition} order by p.id limit $1"
+        );
+        for r in sqlx::query(&sql).bind(per_group).fetch_all(pool).await.map_err(db)? {
+            let get = |c: &str| r.try_get::<String, _>(c).map_err(db);
+            out.push(LoginCandidate {
+                group,
+                fnr: Fodselsnummer::parse(&get("fodselsnummer")?).map_err(corrupt("persons.fodselsnummer"))?,
+                name: format!("{} {}", get("given_name")?, get("family_name")?),
+                birth_date: date(&get("birth_date")?)?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) async fn staff_users(pool: &AnyPool) -> Result<Vec<StaffUser>, StoreError> {
+    sqlx::query("select username, name, roles from staff_users order by username")
+        .fetch_all(pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|r| {
+            let roles: String = r.try_get("roles").map_err(db)?;
+            Ok(StaffUser {
+                username: r.try_get("username").map_err(db)?,
+                name: r.try_get("name").map_err(db)?,
+                roles: roles.split(',').filter_map(StaffRole::from_code).collect(),
+            })
+        })
+        .collect()
+}
