@@ -100,6 +100,8 @@ pub struct LoginAttempt {
     /// Hash of a cookie set in the browser that started the login (login-CSRF defence).
     pub browser_binding: String,
     pub return_to: String,
+    /// The level of assurance asked for (`acr_values`); the ID token must meet it.
+    pub requested_loa: Option<Loa>,
     pub created_at: Timestamp,
 }
 

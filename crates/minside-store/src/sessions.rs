@@ -128,8 +128,8 @@ pub(crate) async fn purge(pool: &AnyPool, idle_before: Timestamp, created_before
 
 pub(crate) async fn save_attempt(pool: &AnyPool, a: &LoginAttempt) -> Result<(), StoreError> {
     sqlx::query(
-        "insert into login_attempts (state, kind, nonce, code_verifier, browser_binding, return_to, created_at) \
-         values ($1,$2,$3,$4,$5,$6,$7)",
+        "insert into login_attempts (state, kind, nonce, code_verifier, browser_binding, return_to, requested_loa, created_at) \
+         values ($1,$2,$3,$4,$5,$6,$7,$8)",
     )
     .bind(a.state.as_str())
     .bind(a.kind.code())
@@ -137,6 +137,7 @@ pub(crate) async fn save_attempt(pool: &AnyPool, a: &LoginAttempt) -> Result<(),
     .bind(a.code_verifier.as_str())
     .bind(a.browser_binding.as_str())
     .bind(a.return_to.as_str())
+    .bind(a.requested_loa.map(Loa::acr))
     .bind(ts(a.created_at))
     .execute(pool)
     .await
@@ -147,7 +148,7 @@ pub(crate) async fn save_attempt(pool: &AnyPool, a: &LoginAttempt) -> Result<(),
 pub(crate) async fn take_attempt(pool: &AnyPool, state: &str) -> Result<Option<LoginAttempt>, StoreError> {
     let Some(r) = sqlx::query(
         "delete from login_attempts where state = $1 \
-         returning state, kind, nonce, code_verifier, browser_binding, return_to, created_at",
+         returning state, kind, nonce, code_verifier, browser_binding, return_to, requested_loa, created_at",
     )
     .bind(state)
     .fetch_optional(pool)
@@ -164,6 +165,7 @@ pub(crate) async fn take_attempt(pool: &AnyPool, state: &str) -> Result<Option<L
         code_verifier: get("code_verifier")?,
         browser_binding: get("browser_binding")?,
         return_to: get("return_to")?,
+        requested_loa: r.try_get::<Option<String>, _>("requested_loa").map_err(db)?.as_deref().and_then(Loa::from_acr),
         created_at: from_ts(r.try_get("created_at").map_err(db)?)?,
     }))
 }

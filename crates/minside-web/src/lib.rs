@@ -1,1 +1,132 @@
-//! placeholder
+//! minside-web: the HTTP face of minside.
+//!
+//! Citizen and staff pages (askama, Designsystemet, nb/nn/en, no JavaScript needed), the OIDC
+//! relying party, server-side sessions with CSRF tokens, and the built-in test IdP (mounted only
+//! in demo and test). Handlers extract, convert, call one use case in minside-core and render;
+//! no SQL and no business rule lives here.
+
+pub mod assets;
+pub mod error;
+pub mod i18n;
+pub mod layout;
+pub mod oidc;
+mod pages;
+pub mod security;
+pub mod session;
+pub mod test_idp;
+
+use axum::routing::{get, post};
+use axum::Router;
+use minside_core::ports::{Clock, Store};
+use minside_core::session::SessionPolicy;
+use std::sync::Arc;
+
+pub use oidc::rp::ClientAuth;
+
+/// Municipality facts shown on pages.
+#[derive(Debug, Clone)]
+pub struct Municipality {
+    pub name: String,
+    pub kommunenummer: String,
+    pub phone: String,
+    pub email: String,
+}
+
+/// Everything the web layer needs to know, built by the binary from the typed config.
+pub struct WebConfig {
+    /// Public base URL without a trailing slash, e.g. `https://minside.kommune.no`.
+    pub public_url: String,
+    pub municipality: Municipality,
+    pub citizen_idp: oidc::IdpSettings,
+    pub staff_idp: oidc::IdpSettings,
+    /// Origins allowed to frame the front-channel logout URL (the IdPs' login hosts).
+    pub frontchannel_frame_ancestors: Vec<String>,
+    pub session: SessionPolicy,
+    /// `Secure` cookies (everywhere except plain-HTTP loopback in demo).
+    pub secure_cookies: bool,
+    /// Accept synthetic (test) fødselsnummer at login: demo and test only.
+    pub accept_synthetic_ids: bool,
+    /// The built-in test IdP, when enabled (demo/test only; the binary refuses it elsewhere).
+    pub test_idp: Option<test_idp::TestIdpSettings>,
+}
+
+/// Shared state of all handlers.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub i18n: Arc<i18n::I18n>,
+    pub config: WebConfig,
+    pub citizen_rp: oidc::OidcClient,
+    pub staff_rp: oidc::OidcClient,
+    pub test_idp: Option<test_idp::TestIdp>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// Why the web layer could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    I18n(#[from] i18n::I18nError),
+    #[error(transparent)]
+    Oidc(#[from] oidc::OidcError),
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: WebConfig) -> Result<Self, BuildError> {
+        let citizen_rp = oidc::OidcClient::new(config.citizen_idp.clone())?;
+        let staff_rp = oidc::OidcClient::new(config.staff_idp.clone())?;
+        let test_idp = config.test_idp.clone().map(|s| test_idp::TestIdp::new(s, &config.public_url));
+        Ok(Self(Arc::new(Inner {
+            store,
+            clock,
+            i18n: Arc::new(i18n::I18n::load()?),
+            config,
+            citizen_rp,
+            staff_rp,
+            test_idp,
+        })))
+    }
+}
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    let mut app = Router::new()
+        .route("/", get(pages::public::front_page))
+        .route("/healthz", get(pages::health::healthz))
+        .route("/readyz", get(pages::health::readyz))
+        .route("/lang/{code}", get(pages::public::switch_language))
+        .route("/static/{file}", get(assets::serve))
+        .route("/login", get(pages::auth::citizen_login))
+        .route("/auth/callback", get(pages::auth::citizen_callback))
+        .route("/logout", post(pages::auth::logout_submit))
+        .route("/logged-out", get(pages::auth::logged_out_page))
+        .route("/auth/frontchannel-logout", get(pages::auth::frontchannel_logout))
+        .route("/min-side", get(pages::citizen::dashboard_page))
+        .route("/min-side/mine-opplysninger", get(pages::citizen::my_data_page))
+        .route("/staff/login", get(pages::auth::staff_login))
+        .route("/staff/auth/callback", get(pages::auth::staff_callback))
+        .route("/staff/logout", post(pages::auth::logout_submit))
+        .route("/staff", get(pages::staff::staff_home_page))
+        .route("/staff/person", get(pages::staff::person_lookup_page).post(pages::staff::person_lookup_submit));
+    if state.test_idp.is_some() {
+        app = app.nest("/test-idp", test_idp::routes());
+    }
+    let secure = state.config.secure_cookies;
+    let mut app = app
+        .fallback(pages::public::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), pages::public::error_pages))
+        .layer(axum::middleware::from_fn(security::security_headers));
+    if secure {
+        app = app.layer(axum::middleware::from_fn(security::hsts));
+    }
+    app.layer(axum::middleware::from_fn(security::request_log)).with_state(state)
+}

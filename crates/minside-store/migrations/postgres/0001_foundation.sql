@@ -88,6 +88,7 @@ create table login_attempts (
     code_verifier text not null,
     browser_binding text not null,
     return_to text not null,
+    requested_loa text,
     created_at bigint not null
 );
 

@@ -1,0 +1,174 @@
+//! Translations: Fluent files for bokmål (default), nynorsk and English, embedded in the binary.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource};
+use std::convert::Infallible;
+use std::sync::Arc;
+use unic_langid::LanguageIdentifier;
+
+/// The languages pages are offered in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lang {
+    Nb,
+    Nn,
+    En,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 3] = [Lang::Nb, Lang::Nn, Lang::En];
+
+    /// BCP 47 code, also used in `<html lang>`, the `lang` cookie and ID-porten's `ui_locales`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Nb => "nb",
+            Self::Nn => "nn",
+            Self::En => "en",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "nb" | "no" | "nb-no" | "no-no" => Some(Self::Nb),
+            "nn" | "nn-no" => Some(Self::Nn),
+            "en" | "en-gb" | "en-us" => Some(Self::En),
+            _ => None,
+        }
+    }
+
+    /// The `lang` cookie wins; otherwise the first language in Accept-Language we offer; else bokmål.
+    pub fn negotiate(headers: &HeaderMap) -> Self {
+        if let Some(l) = crate::security::cookie(headers, "lang").and_then(|c| Self::from_code(&c)) {
+            return l;
+        }
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.split(',').find_map(|part| {
+                    let tag = part.split(';').next().unwrap_or_default();
+                    Self::from_code(tag).or_else(|| Self::from_code(tag.split('-').next().unwrap_or_default()))
+                })
+            })
+            .unwrap_or(Self::Nb)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::negotiate(&parts.headers))
+    }
+}
+
+/// A problem with the embedded translation files (caught by tests, reported at startup).
+#[derive(Debug, thiserror::Error)]
+#[error("translation file {0} is not valid Fluent")]
+pub struct I18nError(&'static str);
+
+/// The three loaded bundles.
+pub struct I18n {
+    bundles: Vec<(Lang, FluentBundle<FluentResource>)>,
+}
+
+pub(crate) const SOURCES: [(Lang, &str, &str); 3] = [
+    (Lang::Nb, "nb", include_str!("../i18n/nb.ftl")),
+    (Lang::Nn, "nn", include_str!("../i18n/nn.ftl")),
+    (Lang::En, "en", include_str!("../i18n/en.ftl")),
+];
+
+impl I18n {
+    pub fn load() -> Result<Self, I18nError> {
+        let mut bundles = Vec::new();
+        for (lang, code, src) in SOURCES {
+            let res = FluentResource::try_new(src.to_owned()).map_err(|_| I18nError(code))?;
+            let id: LanguageIdentifier = code.parse().map_err(|_| I18nError(code))?;
+            let mut bundle = FluentBundle::new_concurrent(vec![id]);
+            bundle.set_use_isolating(false);
+            bundle.add_resource(res).map_err(|_| I18nError(code))?;
+            bundles.push((lang, bundle));
+        }
+        Ok(Self { bundles })
+    }
+
+    fn format(&self, lang: Lang, key: &str, args: Option<&FluentArgs>) -> String {
+        let Some((_, bundle)) = self.bundles.iter().find(|(l, _)| *l == lang) else {
+            return format!("⟦{key}⟧");
+        };
+        let Some(pattern) = bundle.get_message(key).and_then(|m| m.value()) else {
+            tracing::warn!(key, lang = lang.code(), "missing translation");
+            return format!("⟦{key}⟧");
+        };
+        let mut errors = Vec::new();
+        bundle.format_pattern(pattern, args, &mut errors).into_owned()
+    }
+}
+
+/// The translator a page renders with.
+#[derive(Clone)]
+pub struct Tr {
+    i18n: Arc<I18n>,
+    pub lang: Lang,
+}
+
+impl Tr {
+    pub fn new(i18n: Arc<I18n>, lang: Lang) -> Self {
+        Self { i18n, lang }
+    }
+
+    /// The message `key`.
+    pub fn t(&self, key: &str) -> String {
+        self.i18n.format(self.lang, key, None)
+    }
+
+    /// The message `key` with one argument.
+    pub fn t1(&self, key: &str, name: &str, value: &str) -> String {
+        let mut args = FluentArgs::new();
+        args.set(name.to_owned(), value.to_owned());
+        self.i18n.format(self.lang, key, Some(&args))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(src: &str) -> Vec<String> {
+        let mut k: Vec<String> = src
+            .lines()
+            .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim().to_owned()))
+            .filter(|k| !k.starts_with('#') && !k.is_empty())
+            .collect();
+        k.sort();
+        k
+    }
+
+    #[test]
+    fn all_three_languages_have_exactly_the_same_messages() {
+        let nb = keys(SOURCES[0].2);
+        assert!(nb.len() > 50);
+        for (_, code, src) in &SOURCES[1..] {
+            assert_eq!(keys(src), nb, "{code}.ftl differs from nb.ftl");
+        }
+        assert!(I18n::load().is_ok());
+    }
+
+    #[test]
+    fn language_follows_the_cookie_then_accept_language_then_bokmal() {
+        let mut h = HeaderMap::new();
+        assert_eq!(Lang::negotiate(&h), Lang::Nb);
+        h.insert(header::ACCEPT_LANGUAGE, "en-US,en;q=0.9".parse().unwrap());
+        assert_eq!(Lang::negotiate(&h), Lang::En);
+        h.insert(header::COOKIE, "x=1; lang=nn".parse().unwrap());
+        assert_eq!(Lang::negotiate(&h), Lang::Nn);
+    }
+
+    #[test]
+    fn arguments_are_filled_in_without_isolation_marks() {
+        let tr = Tr::new(Arc::new(I18n::load().unwrap()), Lang::Nn);
+        assert_eq!(tr.t1("dashboard-greeting", "name", "Kari"), "Hei, Kari");
+        assert_eq!(tr.t("nope"), "⟦nope⟧");
+    }
+}

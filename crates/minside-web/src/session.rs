@@ -1,0 +1,96 @@
+//! Server-side sessions: the cookie holds a random secret, the database its SHA-256. Extractors
+//! give handlers the logged-in citizen or employee, or send the browser to the right login.
+
+use crate::error::AppError;
+use crate::security::{constant_time_eq, cookie, sha256_hex};
+use crate::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use minside_core::auth::{Citizen, Staff};
+use minside_core::session::{Principal, Session, SessionKey};
+
+/// Name of the session cookie (`__Host-` prefix when Secure, which also pins Path=/ and no Domain).
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-minside"
+    } else {
+        "minside"
+    }
+}
+
+/// The session key for the request's cookie, if any.
+pub fn key_from_headers(state: &AppState, headers: &HeaderMap) -> Option<SessionKey> {
+    cookie(headers, cookie_name(state.config.secure_cookies)).map(|t| SessionKey(sha256_hex(&t)))
+}
+
+/// Loads the live session: expired ones are ended; `last_seen_at` is refreshed at most once a minute.
+pub async fn load(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, AppError> {
+    let Some(key) = key_from_headers(state, headers) else { return Ok(None) };
+    let Some(session) = state.store.session(&key).await? else { return Ok(None) };
+    let now = state.clock.now();
+    if state.config.session.is_expired(&session, now) {
+        state.store.end_session(&key).await?;
+        return Ok(None);
+    }
+    if state.config.session.needs_touch(&session, now) {
+        state.store.touch_session(&key, now).await?;
+    }
+    Ok(Some(session))
+}
+
+/// Does the submitted form token match the session's?
+pub fn csrf_ok(session: &Session, submitted: &str) -> bool {
+    constant_time_eq(&session.csrf_token, submitted)
+}
+
+fn login_redirect(login: &str, parts: &Parts) -> Response {
+    let here = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let encoded: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
+    Redirect::to(&format!("{login}?return_to={encoded}")).into_response()
+}
+
+/// A logged-in resident.
+pub struct CitizenSession {
+    pub session: Session,
+    pub citizen: Citizen,
+}
+
+impl FromRequestParts<AppState> for CitizenSession {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match load(state, &parts.headers).await.map_err(IntoResponse::into_response)? {
+            Some(session) => match &session.principal {
+                Principal::Citizen { fnr, loa } => {
+                    let citizen = Citizen { fnr: fnr.clone(), loa: *loa };
+                    Ok(Self { session, citizen })
+                }
+                Principal::Staff { .. } => Err(login_redirect("/login", parts)),
+            },
+            None => Err(login_redirect("/login", parts)),
+        }
+    }
+}
+
+/// A logged-in employee. A resident's session never passes this extractor.
+pub struct StaffSession {
+    pub session: Session,
+    pub staff: Staff,
+}
+
+impl FromRequestParts<AppState> for StaffSession {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match load(state, &parts.headers).await.map_err(IntoResponse::into_response)? {
+            Some(session) => match &session.principal {
+                Principal::Staff { subject, name, roles } => {
+                    let staff = Staff { subject: subject.clone(), name: name.clone(), roles: roles.clone() };
+                    Ok(Self { session, staff })
+                }
+                Principal::Citizen { .. } => Err(login_redirect("/staff/login", parts)),
+            },
+            None => Err(login_redirect("/staff/login", parts)),
+        }
+    }
+}
