@@ -42,6 +42,8 @@ pub struct WebConfig {
     /// Origins allowed to frame the front-channel logout URL (the IdPs' login hosts).
     pub frontchannel_frame_ancestors: Vec<String>,
     pub session: SessionPolicy,
+    /// Pepper mixed into the hash that turns a session cookie into its database key.
+    pub session_secret: String,
     /// `Secure` cookies (everywhere except plain-HTTP loopback in demo).
     pub secure_cookies: bool,
     /// Accept synthetic (test) fødselsnummer at login: demo and test only.

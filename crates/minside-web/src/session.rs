@@ -20,9 +20,14 @@ pub fn cookie_name(secure: bool) -> &'static str {
     }
 }
 
+/// The database key of a session cookie value: SHA-256 of the configured secret and the value.
+pub fn session_key(state: &AppState, cookie_value: &str) -> SessionKey {
+    SessionKey(sha256_hex(&format!("{}:{cookie_value}", state.config.session_secret)))
+}
+
 /// The session key for the request's cookie, if any.
 pub fn key_from_headers(state: &AppState, headers: &HeaderMap) -> Option<SessionKey> {
-    cookie(headers, cookie_name(state.config.secure_cookies)).map(|t| SessionKey(sha256_hex(&t)))
+    cookie(headers, cookie_name(state.config.secure_cookies)).map(|t| session_key(state, &t))
 }
 
 /// Loads the live session: expired ones are ended; `last_seen_at` is refreshed at most once a minute.

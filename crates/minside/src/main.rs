@@ -1,1 +1,172 @@
-fn main() {}
+//! `minside`: demo, serve, migrate, seed, check-config, backup.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use minside::clock::SystemClock;
+use minside::config::{Config, Environment, Secret};
+use minside::Application;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "minside", version, about = "Min side: a self-service portal for Norwegian municipalities")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start with everything embedded: SQLite in --data, a synthetic municipality, the test login.
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        #[arg(long, default_value = "./minside-data")]
+        data: PathBuf,
+        /// Residents to generate on first start.
+        #[arg(long, default_value_t = 3000)]
+        persons: usize,
+    },
+    /// Production mode: TOML config plus MINSIDE_* environment overrides.
+    Serve {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Apply database migrations (forward-only).
+    Migrate {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Add a synthetic municipality (for test and benchmark databases).
+    Seed {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        persons: usize,
+    },
+    /// Print the effective configuration with secrets masked, and whether it is valid.
+    CheckConfig {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Online backup of a SQLite database (`VACUUM INTO`); for PostgreSQL use pg_dump.
+    Backup {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        to: PathBuf,
+    },
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}
+
+fn load(config: Option<&Path>) -> anyhow::Result<Config> {
+    Config::load(config, &minside::config::process_env())
+}
+
+/// The demo configuration: embedded everything, in `data`.
+fn demo_config(listen: &str, data: &Path, persons: usize) -> anyhow::Result<Config> {
+    std::fs::create_dir_all(data).with_context(|| format!("cannot create {}", data.display()))?;
+    let secret_file = data.join("session-secret");
+    let secret = match std::fs::read_to_string(&secret_file) {
+        Ok(s) if s.trim().len() >= 32 => s.trim().to_owned(),
+        _ => {
+            let s = minside_web::security::random_token();
+            std::fs::write(&secret_file, &s)?;
+            s
+        }
+    };
+    let mut c = Config::load(None, &minside::config::process_env())?;
+    c.environment = Environment::Demo;
+    c.listen = listen.to_owned();
+    c.public_url = String::new();
+    c.database_url = Secret(format!("sqlite://{}", data.join("minside.db").display()));
+    c.session_secret = Secret(secret);
+    c.test_idp.enabled = true;
+    c.test_idp.key_file = data.join("test-idp-key.pem").display().to_string();
+    c.seed.persons = persons;
+    for (idp, secret) in [(&mut c.citizen_idp, "demo-citizen-secret"), (&mut c.staff_idp, "demo-staff-secret")] {
+        idp.issuer = String::new();
+        idp.client_secret = Secret(secret.into());
+    }
+    Ok(c)
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    config.validate()?;
+    let key = if config.test_idp.enabled { Some(minside::keys::load_or_create(Path::new(&config.test_idp.key_file))?) } else { None };
+    let clock = Arc::new(SystemClock);
+    let app = Application::build(config.clone(), clock.clone(), key).await?;
+    let seeded = if config.environment == Environment::Demo { minside::seed_if_empty(&app.store, &config, clock.as_ref()).await? } else { 0 };
+    if seeded > 0 {
+        tracing::info!(persons = seeded, "seeded a synthetic municipality");
+    }
+    println!("minside is running at {}", app.public_url);
+    if config.test_idp.enabled {
+        println!("Log in as a synthetic resident: open {}/ and choose \"Logg inn\" (pick any person on the test login page).", app.public_url);
+        println!("Staff: {}/staff/login. Stop with Ctrl+C.", app.public_url);
+    }
+    app.run_until(shutdown_signal()).await
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging();
+    match cli.command {
+        Command::Demo { listen, data, persons } => {
+            let config = demo_config(&listen, &data, persons)?;
+            if config.test_idp.key_file.is_empty() {
+                anyhow::bail!("demo needs a key file");
+            }
+            serve(config).await
+        }
+        Command::Serve { config } => serve(load(Some(&config))?).await,
+        Command::Migrate { config } => {
+            let c = load(config.as_deref())?;
+            minside::open_store(&c).await?;
+            println!("migrations applied: {}", minside_store::migration_names().join(", "));
+            Ok(())
+        }
+        Command::Seed { config, persons } => {
+            let c = load(config.as_deref())?;
+            let store = minside::open_store(&c).await?;
+            let started = std::time::Instant::now();
+            let n = minside::seed(&store, &c, persons, &SystemClock).await?;
+            println!("seeded {n} persons in {:.1} s", started.elapsed().as_secs_f64());
+            Ok(())
+        }
+        Command::CheckConfig { config } => {
+            let c = load(config.as_deref())?;
+            print!("{}", c.masked_toml()?);
+            c.validate()?;
+            println!("# configuration is valid");
+            Ok(())
+        }
+        Command::Backup { config, to } => {
+            let c = load(config.as_deref())?;
+            let store = minside::open_store(&c).await?;
+            store.backup_sqlite(&to.display().to_string()).await?;
+            println!("backup written to {}", to.display());
+            Ok(())
+        }
+    }
+}

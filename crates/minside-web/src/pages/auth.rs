@@ -162,7 +162,7 @@ async fn finish(state: &AppState, lang: Lang, headers: &HeaderMap, kind: LoginKi
     };
     let secret = random_token();
     let session = NewSession {
-        key: minside_core::session::SessionKey(sha256_hex(&secret)),
+        key: crate::session::session_key(state, &secret),
         principal,
         csrf_token: random_token(),
         issuer: client.settings().issuer.clone(),

@@ -1,0 +1,151 @@
+//! The minside binary as a library: config, wiring and the [`Application`] that both `main`
+//! and the integration tests start.
+
+pub mod clock;
+pub mod config;
+pub mod keys;
+
+use anyhow::Context;
+use config::{ClientAuthConfig, Config, Environment, IdpConfig};
+use minside_core::ident::Kommunenummer;
+use minside_core::ports::{Clock, Store};
+use minside_core::session::SessionPolicy;
+use minside_store::{SqlStore, StoreOptions};
+use minside_synth::SynthOptions;
+use minside_web::oidc::IdpSettings;
+use minside_web::test_idp::{TestIdpClient, TestIdpSettings};
+use minside_web::{AppState, ClientAuth, Municipality, WebConfig};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// A built, bound, not yet serving portal.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    pub store: SqlStore,
+    pub public_url: String,
+    pub port: u16,
+}
+
+/// Opens the database and applies migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
+    let store = SqlStore::connect(&config.database_url.0, &StoreOptions { max_connections: config.database_max_connections })
+        .await
+        .context("cannot open the database")?;
+    store.migrate().await.context("migrations failed")?;
+    Ok(store)
+}
+
+/// Seeds the synthetic municipality when the register is empty; returns how many were added.
+pub async fn seed_if_empty(store: &SqlStore, config: &Config, clock: &dyn Clock) -> anyhow::Result<usize> {
+    if store.population_size().await? > 0 {
+        return Ok(0);
+    }
+    seed(store, config, config.seed.persons, clock).await
+}
+
+/// Adds a synthetic municipality of `persons` residents.
+pub async fn seed(store: &SqlStore, config: &Config, persons: usize, clock: &dyn Clock) -> anyhow::Result<usize> {
+    let options = SynthOptions {
+        seed: config.seed.seed,
+        persons,
+        kommunenummer: Kommunenummer::parse(&config.municipality.kommunenummer)?,
+        city: config.municipality.city.clone(),
+        postcodes: (config.municipality.postcodes[0], config.municipality.postcodes[1]),
+        now: clock.now(),
+    };
+    let population = minside_synth::generate(&options);
+    store.insert_population(&population).await?;
+    Ok(population.persons.len())
+}
+
+fn idp_settings(idp: &IdpConfig, issuer: String, public_url: &str, callback: &str) -> IdpSettings {
+    IdpSettings {
+        issuer,
+        client_id: idp.client_id.clone(),
+        client_secret: idp.client_secret.0.clone(),
+        client_auth: match idp.client_auth {
+            ClientAuthConfig::ClientSecretBasic => ClientAuth::ClientSecretBasic,
+            ClientAuthConfig::ClientSecretPost => ClientAuth::ClientSecretPost,
+        },
+        scopes: idp.scopes.clone(),
+        redirect_uri: format!("{public_url}{callback}"),
+        post_logout_redirect_uri: format!("{public_url}/logged-out"),
+    }
+}
+
+impl Application {
+    /// Validates the config, binds the listener (port 0 picks a free one), opens the store and
+    /// builds the router. `signing_key` is the test IdP's key when it is enabled.
+    pub async fn build(config: Config, clock: Arc<dyn Clock>, signing_key: Option<rsa::RsaPrivateKey>) -> anyhow::Result<Self> {
+        config.validate()?;
+        let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let public_url = if config.public_url.is_empty() {
+            format!("http://{addr}")
+        } else {
+            config.public_url.trim_end_matches('/').to_owned()
+        };
+        let store = open_store(&config).await?;
+        let test_issuer = format!("{public_url}/test-idp");
+        let issuer_of = |idp: &IdpConfig| if idp.issuer.is_empty() { test_issuer.clone() } else { idp.issuer.clone() };
+        let citizen_idp = idp_settings(&config.citizen_idp, issuer_of(&config.citizen_idp), &public_url, "/auth/callback");
+        let staff_idp = idp_settings(&config.staff_idp, issuer_of(&config.staff_idp), &public_url, "/staff/auth/callback");
+        let test_idp = match (config.test_idp.enabled, signing_key) {
+            (true, Some(key)) => Some(TestIdpSettings {
+                signing_key: key,
+                clients: [(&citizen_idp, false), (&staff_idp, true)]
+                    .into_iter()
+                    .filter(|(s, _)| s.issuer == test_issuer)
+                    .map(|(s, staff)| TestIdpClient {
+                        client_id: s.client_id.clone(),
+                        client_secret: s.client_secret.clone(),
+                        redirect_uris: vec![s.redirect_uri.clone()],
+                        post_logout_redirect_uris: vec![s.post_logout_redirect_uri.clone()],
+                        staff,
+                    })
+                    .collect(),
+            }),
+            (true, None) => anyhow::bail!("the test IdP is enabled but has no signing key"),
+            (false, _) => None,
+        };
+        let frame_ancestors: Vec<String> = [&config.citizen_idp, &config.staff_idp]
+            .iter()
+            .flat_map(|i| i.frame_ancestors.iter().cloned())
+            .chain([&citizen_idp.issuer, &staff_idp.issuer].iter().filter_map(|i| origin(i)))
+            .collect();
+        let web = WebConfig {
+            municipality: Municipality {
+                name: config.municipality.name.clone(),
+                kommunenummer: config.municipality.kommunenummer.clone(),
+                phone: config.municipality.phone.clone(),
+                email: config.municipality.email.clone(),
+            },
+            citizen_idp,
+            staff_idp,
+            frontchannel_frame_ancestors: frame_ancestors,
+            session: SessionPolicy {
+                idle: jiff::SignedDuration::from_mins(config.session.idle_timeout_minutes),
+                absolute: jiff::SignedDuration::from_mins(config.session.absolute_timeout_minutes),
+            },
+            session_secret: config.session_secret.0.clone(),
+            secure_cookies: public_url.starts_with("https://"),
+            accept_synthetic_ids: config.environment != Environment::Production,
+            test_idp,
+            public_url: public_url.clone(),
+        };
+        let state = AppState::new(Arc::new(store.clone()) as Arc<dyn Store>, clock, web)?;
+        Ok(Self { listener, router: minside_web::router(state), store, public_url, port: addr.port() })
+    }
+
+    /// Serves until the future `shutdown` completes.
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await?;
+        Ok(())
+    }
+}
+
+fn origin(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    Some(u.origin().ascii_serialization())
+}
