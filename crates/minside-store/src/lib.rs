@@ -104,7 +104,8 @@ impl SqlStore {
 pub(crate) fn db(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(d) = &e {
         if d.is_unique_violation() {
-            return StoreError::Conflict(d.constraint().unwrap_or("unique").to_owned());
+            // PostgreSQL names the constraint; SQLite names the column in its message.
+            return StoreError::Conflict(d.constraint().map_or_else(|| d.message().to_owned(), str::to_owned));
         }
     }
     StoreError::Database(e.to_string())

@@ -1,0 +1,179 @@
+//! `TestApp::spawn()` and the small HTML helpers the tests share.
+
+use jiff::{SignedDuration, Timestamp};
+use minside::config::{Config, Environment, Secret};
+use minside::Application;
+use minside_core::ports::Clock;
+use minside_store::SqlStore;
+use reqwest::cookie::CookieStore;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// A clock the test moves by hand.
+pub struct TestClock(Mutex<Timestamp>);
+
+impl TestClock {
+    pub fn advance(&self, by: SignedDuration) {
+        let mut t = self.0.lock().unwrap();
+        *t = t.checked_add(by).unwrap();
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// One RSA key per test process: generating 2048-bit keys is the slow part of a spawn.
+fn signing_key() -> rsa::RsaPrivateKey {
+    static KEY: OnceLock<rsa::RsaPrivateKey> = OnceLock::new();
+    KEY.get_or_init(|| minside::keys::generate().unwrap()).clone()
+}
+
+#[expect(clippy::disallowed_methods, reason = "tests choose their database from the environment")]
+pub fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn unique() -> String {
+    minside_web::security::random_token().chars().filter(char::is_ascii_alphanumeric).take(12).collect::<String>().to_lowercase()
+}
+
+/// A fresh database: a new SQLite file, or a new PostgreSQL database on the server at
+/// MINSIDE_TEST_DATABASE_URL.
+pub async fn fresh_database_url() -> String {
+    match env("MINSIDE_TEST_DATABASE_URL") {
+        Some(base) => {
+            use sqlx::Executor;
+            let name = format!("minside_test_{}", unique());
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&base).await.expect("PostgreSQL at MINSIDE_TEST_DATABASE_URL");
+            conn.execute(format!("create database {name}").as_str()).await.unwrap();
+            let mut url = url::Url::parse(&base).unwrap();
+            url.set_path(&format!("/{name}"));
+            url.to_string()
+        }
+        None => {
+            let dir = std::env::temp_dir().join(format!("minside-test-{}", unique()));
+            std::fs::create_dir_all(&dir).unwrap();
+            format!("sqlite://{}", dir.join("minside.db").display())
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub jar: Arc<reqwest::cookie::Jar>,
+    pub store: SqlStore,
+    pub clock: Arc<TestClock>,
+    pub config: Config,
+}
+
+/// The test configuration: environment test, test IdP on, 150 synthetic residents.
+pub fn test_config(database_url: String) -> Config {
+    let mut c = Config::default();
+    c.environment = Environment::Test;
+    c.listen = "127.0.0.1:0".into();
+    c.database_url = Secret(database_url);
+    c.session_secret = Secret("test-session-secret-of-at-least-32-chars".into());
+    c.test_idp.enabled = true;
+    c.citizen_idp.client_secret = Secret("citizen-secret".into());
+    c.staff_idp.client_secret = Secret("staff-secret".into());
+    c.staff_idp.client_auth = minside::config::ClientAuthConfig::ClientSecretBasic;
+    c.seed.persons = 150;
+    c
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(test_config(fresh_database_url().await)).await
+    }
+
+    pub async fn spawn_with(config: Config) -> Self {
+        let clock = Arc::new(TestClock(Mutex::new("2026-11-22T10:00:00Z".parse().unwrap())));
+        let key = config.test_idp.enabled.then(signing_key);
+        let app = Application::build(config.clone(), clock.clone(), key).await.expect("application builds");
+        minside::seed_if_empty(&app.store, &config, clock.as_ref()).await.unwrap();
+        let address = app.public_url.clone();
+        let store = app.store.clone();
+        tokio::spawn(app.run_until(std::future::pending()));
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        let client = reqwest::Client::builder().cookie_provider(jar.clone()).build().unwrap();
+        Self { address, client, jar, store, clock, config }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_html(&self, path: &str) -> (u16, String, String) {
+        let r = self.get(path).await;
+        let status = r.status().as_u16();
+        let final_url = r.url().to_string();
+        (status, final_url, r.text().await.unwrap())
+    }
+
+    /// The browser's session cookie value, if any.
+    pub fn session_cookie(&self) -> Option<String> {
+        let url = reqwest::Url::parse(&self.address).unwrap();
+        let header = self.jar.cookies(&url)?;
+        header.to_str().ok()?.split("; ").find_map(|p| p.strip_prefix("minside=").map(str::to_owned))
+    }
+
+    /// Starts a citizen login and returns the test IdP's picker page (HTML) and its final URL.
+    pub async fn open_test_idp(&self, path: &str) -> (String, String) {
+        let (status, url, html) = self.get_html(path).await;
+        assert_eq!(status, 200, "{url}");
+        assert!(url.contains("/test-idp/authorize"), "expected the test IdP, got {url}");
+        (url, html)
+    }
+
+    /// Logs in as `fnr` (or the first offered person) at `acr`; returns the page landed on.
+    pub async fn login_citizen(&self, fnr: Option<&str>, acr: &str) -> reqwest::Response {
+        let (_, html) = self.open_test_idp("/login").await;
+        self.pick_person(&html, fnr, acr).await
+    }
+
+    /// Submits the picker form on an already opened test IdP page.
+    pub async fn pick_person(&self, idp_html: &str, fnr: Option<&str>, acr: &str) -> reqwest::Response {
+        let request_id = form_value(idp_html, "request_id").expect("request_id on the picker page");
+        let pick = fnr.map(str::to_owned).unwrap_or_else(|| button_values(idp_html, "pick").remove(0));
+        self.client
+            .post(self.url("/test-idp/authorize"))
+            .form(&[("request_id", request_id.as_str()), ("pid", pick.as_str()), ("acr", acr)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Logs in as the synthetic employee `username` (e.g. `saksbehandler`).
+    pub async fn login_staff(&self, username: &str) -> reqwest::Response {
+        let (status, url, html) = self.get_html("/staff/login").await;
+        assert_eq!(status, 200, "{url}");
+        let request_id = form_value(&html, "request_id").unwrap();
+        self.client.post(self.url("/test-idp/authorize")).form(&[("request_id", request_id.as_str()), ("user", username)]).send().await.unwrap()
+    }
+
+    /// A seeded resident of a given kind, straight from the register.
+    pub async fn first_candidate(&self, group: minside_core::person::CandidateGroup) -> minside_core::person::LoginCandidate {
+        use minside_core::ports::Store;
+        self.store.login_candidates(5).await.unwrap().into_iter().find(|c| c.group == group).expect("a seeded candidate of that group")
+    }
+}
+
+/// The `value` of the input named `name`.
+pub fn form_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    Some(html[start..].split('"').next()?.to_owned())
+}
+
+/// The values of every submit button named `name`.
+pub fn button_values(html: &str, name: &str) -> Vec<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    html.match_indices(&marker).filter_map(|(i, _)| html[i + marker.len()..].split('"').next().map(str::to_owned)).collect()
+}

@@ -1,0 +1,11 @@
+//! The one integration test binary: real server on port 0, fresh database per test (SQLite,
+//! or PostgreSQL when MINSIDE_TEST_DATABASE_URL is set), settable clock.
+
+mod cli;
+mod helpers;
+mod login;
+mod logout;
+mod pages;
+mod staff;
+mod store_contract;
+mod third_party_op;

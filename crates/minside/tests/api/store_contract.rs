@@ -1,0 +1,121 @@
+//! The Store contract, run on whichever engine the test database is (SQLite by default,
+//! PostgreSQL with MINSIDE_TEST_DATABASE_URL): the same expectations for both.
+
+use crate::helpers::{fresh_database_url, test_config};
+use jiff::Timestamp;
+use minside_core::access_log::{Access, Actor, Purpose};
+use minside_core::auth::Loa;
+use minside_core::ident::Fodselsnummer;
+use minside_core::person::CandidateGroup;
+use minside_core::ports::Store;
+use minside_core::session::{LoginAttempt, LoginKind, NewSession, Principal, SessionKey};
+
+async fn store() -> minside_store::SqlStore {
+    let config = test_config(fresh_database_url().await);
+    let store = minside::open_store(&config).await.unwrap();
+    let clock = FixedClock;
+    minside::seed(&store, &config, 200, &clock).await.unwrap();
+    store
+}
+
+struct FixedClock;
+impl minside_core::ports::Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        "2026-11-22T10:00:00Z".parse().unwrap()
+    }
+}
+
+#[tokio::test]
+async fn seeding_fills_every_group_the_test_login_offers() {
+    let s = store().await;
+    assert_eq!(s.population_size().await.unwrap(), 200);
+    let c = s.login_candidates(3).await.unwrap();
+    for g in [CandidateGroup::Guardian, CandidateGroup::Owner, CandidateGroup::Reserved, CandidateGroup::Child, CandidateGroup::Elderly] {
+        assert!(c.iter().any(|x| x.group == g), "{g:?} missing");
+    }
+    assert_eq!(s.staff_users().await.unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent() {
+    let url = fresh_database_url().await;
+    let config = test_config(url);
+    minside::open_store(&config).await.unwrap();
+    minside::open_store(&config).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_login_attempt_can_be_taken_exactly_once() {
+    let s = store().await;
+    let a = LoginAttempt {
+        state: "st".into(),
+        kind: LoginKind::Citizen,
+        nonce: "n".into(),
+        code_verifier: "v".into(),
+        browser_binding: "b".into(),
+        return_to: "/min-side".into(),
+        requested_loa: Some(Loa::High),
+        created_at: FixedClock.now_(),
+    };
+    s.save_login_attempt(&a).await.unwrap();
+    assert_eq!(s.take_login_attempt("st").await.unwrap(), Some(a));
+    assert_eq!(s.take_login_attempt("st").await.unwrap(), None);
+}
+
+impl FixedClock {
+    fn now_(&self) -> Timestamp {
+        minside_core::ports::Clock::now(self)
+    }
+}
+
+#[tokio::test]
+async fn sessions_are_rotated_ended_by_sid_and_purged() {
+    let s = store().await;
+    let fnr = Fodselsnummer::parse("20914695016").unwrap();
+    let new = |key: &str, sid: &str| NewSession {
+        key: SessionKey(key.into()),
+        principal: Principal::Citizen { fnr: fnr.clone(), loa: Loa::Substantial },
+        csrf_token: "c".into(),
+        issuer: "https://idp".into(),
+        sid: Some(sid.into()),
+        id_token: "t".into(),
+        created_at: FixedClock.now_(),
+    };
+    s.create_session(&new("a", "s1"), None).await.unwrap();
+    s.create_session(&new("b", "s2"), Some(&SessionKey("a".into()))).await.unwrap();
+    assert!(s.session(&SessionKey("a".into())).await.unwrap().is_none());
+    let b = s.session(&SessionKey("b".into())).await.unwrap().unwrap();
+    assert_eq!(b.principal, Principal::Citizen { fnr: fnr.clone(), loa: Loa::Substantial });
+    assert_eq!(s.end_sessions_by_sid("https://idp", "s2").await.unwrap(), 1);
+    s.create_session(&new("c", "s3"), None).await.unwrap();
+    let later: Timestamp = "2026-11-23T10:00:00Z".parse().unwrap();
+    assert_eq!(s.purge_expired(later, later).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_read_for_staff_and_its_log_entry_commit_together_and_unknown_persons_log_nothing() {
+    let s = store().await;
+    let person = s.login_candidates(1).await.unwrap().remove(0);
+    let access = Access {
+        actor: Actor::System { client_id: "sak-arkiv".into() },
+        purpose: Purpose::parse("Journalføring").unwrap(),
+        what: "person.register_data",
+        at: FixedClock.now_(),
+    };
+    let read = s.read_person_logged(&person.fnr, &access).await.unwrap().unwrap();
+    assert_eq!(read.fnr, person.fnr);
+    let log = s.access_log(read.id).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].actor_kind, "system");
+    assert!(s.read_person_logged(&Fodselsnummer::parse("20914695016").unwrap(), &access).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn duplicate_fodselsnummer_is_a_named_conflict() {
+    let s = store().await;
+    let config = test_config(String::new());
+    let err = minside::seed(&s, &config, 5, &FixedClock).await.unwrap_err();
+    let store_err = err.downcast_ref::<minside_core::ports::StoreError>().expect("a StoreError");
+    assert!(matches!(store_err, minside_core::ports::StoreError::Conflict(c) if c.contains("fodselsnummer")), "{store_err:?}");
+    assert_eq!(s.population_size().await.unwrap(), 200, "nothing half-stored");
+}
