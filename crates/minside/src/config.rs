@@ -174,6 +174,9 @@ impl Config {
             None => String::new(),
         };
         let mut value: toml::Table = toml::from_str(&text).context("config file is not valid TOML")?;
+        // Only variables that name a known setting apply; other MINSIDE_* variables (test
+        // harness settings, say) are not configuration.
+        let known = toml::Table::try_from(Config::default()).context("default config")?;
         for (name, raw) in env {
             let key = if name == "DATABASE_URL" {
                 "database_url".to_owned()
@@ -182,7 +185,8 @@ impl Config {
             } else {
                 continue;
             };
-            if key.is_empty() || key == "config" {
+            let top = key.split("__").next().unwrap_or_default();
+            if !known.contains_key(top) {
                 continue;
             }
             // MINSIDE_DATABASE_URL wins over DATABASE_URL.
@@ -339,8 +343,10 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_errors_and_secrets_are_masked() {
-        let bad = Config::load(None, &env(&[("MINSIDE_NO_SUCH_KEY", "1")]));
-        assert!(bad.is_err());
+        let ignored = Config::load(None, &env(&[("MINSIDE_TEST_DATABASE_URL", "x")])).unwrap();
+        assert_eq!(ignored, Config::default(), "variables that are not settings are ignored");
+        let bad = Config::load(None, &env(&[("MINSIDE_SESSION__NO_SUCH_KEY", "1")]));
+        assert!(bad.is_err(), "a misspelt nested setting is an error");
         let mut c = Config::default();
         c.session_secret = Secret("super-secret-value".into());
         c.database_url = Secret("postgres://u:pw@db/minside".into());

@@ -90,7 +90,12 @@ impl TestApp {
     }
 
     pub async fn spawn_with(config: Config) -> Self {
-        let clock = Arc::new(TestClock(Mutex::new("2026-11-22T10:00:00Z".parse().unwrap())));
+        if env("MINSIDE_TEST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt().with_env_filter("info,sqlx=warn").with_test_writer().try_init();
+        }
+        // Starts at the real time (a third-party OP in the same test checks times against its
+        // own clock) and then moves only when a test advances it.
+        let clock = Arc::new(TestClock(Mutex::new(minside::clock::SystemClock.now())));
         let key = config.test_idp.enabled.then(signing_key);
         let app = Application::build(config.clone(), clock.clone(), key).await.expect("application builds");
         minside::seed_if_empty(&app.store, &config, clock.as_ref()).await.unwrap();

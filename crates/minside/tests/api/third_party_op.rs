@@ -25,11 +25,15 @@ async fn third_party_oidc_provider_login_works_through_the_same_relying_party() 
     let mut child = Command::new("node")
         .arg(&script)
         .env("MINSIDE_BASE", &base)
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("node");
-    let line = BufReader::new(child.stdout.take().unwrap()).lines().next().unwrap().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.next().unwrap().unwrap();
+    // Keep draining the OP's stdout so that its later log lines never hit a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
     let _op = Op(child);
     let issuer = line.strip_prefix("issuer ").expect(&line).to_owned();
 
@@ -48,7 +52,7 @@ async fn third_party_oidc_provider_login_works_through_the_same_relying_party() 
     let action = html.split("action=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
     let target = reqwest::Url::parse(&url).unwrap().join(&action).unwrap();
     let res = app.client.post(target).form(&[("pid", person.fnr.as_str()), ("acr", "idporten-loa-high")]).send().await.unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), 200, "{}", res.url());
     assert!(res.url().as_str().starts_with(&app.url("/min-side")), "{}", res.url());
     let page = res.text().await.unwrap();
     assert!(page.contains(&format!("Hei, {}", person.name.split(' ').next().unwrap())));
