@@ -5,11 +5,18 @@
 use std::path::{Path, PathBuf};
 use std::{env, fs};
 
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a build script reads Cargo's variables"
+)]
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
     let out = PathBuf::from(env::var("OUT_DIR").unwrap_or_default());
     let ds = manifest.join("../../web/node_modules/@digdir/designsystemet-css/dist");
-    let pairs = [("src/index.css", "ds.css"), ("theme/designsystemet.css", "theme.css")];
+    let pairs = [
+        ("src/index.css", "ds.css"),
+        ("theme/designsystemet.css", "theme.css"),
+    ];
     println!("cargo:rerun-if-changed={}", ds.display());
     let mut found = true;
     for (from, to) in pairs {

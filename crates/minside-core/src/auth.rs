@@ -48,7 +48,12 @@ pub enum StaffRole {
 }
 
 impl StaffRole {
-    pub const ALL: [StaffRole; 4] = [Self::Caseworker, Self::PrivacyOfficer, Self::Statistics, Self::Admin];
+    pub const ALL: [StaffRole; 4] = [
+        Self::Caseworker,
+        Self::PrivacyOfficer,
+        Self::Statistics,
+        Self::Admin,
+    ];
 
     /// The claim value (`caseworker`, `privacy_officer`, `statistics`, `admin`).
     pub fn code(self) -> &'static str {
@@ -113,7 +118,9 @@ pub struct Forbidden;
 pub fn staff_may_open(staff: &Staff, area: StaffArea) -> Result<(), Forbidden> {
     let ok = match area {
         StaffArea::Home => !staff.roles.is_empty(),
-        StaffArea::PersonLookup => staff.has(StaffRole::Caseworker) || staff.has(StaffRole::PrivacyOfficer),
+        StaffArea::PersonLookup => {
+            staff.has(StaffRole::Caseworker) || staff.has(StaffRole::PrivacyOfficer)
+        }
         StaffArea::Statistics => staff.has(StaffRole::Statistics),
     };
     ok.then_some(()).ok_or(Forbidden)
@@ -128,7 +135,11 @@ pub struct StepUpRequired {
 
 /// May a citizen session at this level see a page that requires `required`?
 pub fn citizen_may_view(citizen: &Citizen, required: Loa) -> Result<(), StepUpRequired> {
-    citizen.loa.satisfies(required).then_some(()).ok_or(StepUpRequired { required })
+    citizen
+        .loa
+        .satisfies(required)
+        .then_some(())
+        .ok_or(StepUpRequired { required })
 }
 
 #[cfg(test)]
@@ -145,15 +156,34 @@ mod tests {
 
     #[test]
     fn roles_guard_the_staff_areas() {
-        let statistician = Staff { subject: "s".into(), name: "S".into(), roles: vec![StaffRole::Statistics] };
+        let statistician = Staff {
+            subject: "s".into(),
+            name: "S".into(),
+            roles: vec![StaffRole::Statistics],
+        };
         assert!(staff_may_open(&statistician, StaffArea::Home).is_ok());
-        assert_eq!(staff_may_open(&statistician, StaffArea::PersonLookup), Err(Forbidden));
-        let caseworker = Staff { roles: vec![StaffRole::Caseworker], ..statistician.clone() };
+        assert_eq!(
+            staff_may_open(&statistician, StaffArea::PersonLookup),
+            Err(Forbidden)
+        );
+        let caseworker = Staff {
+            roles: vec![StaffRole::Caseworker],
+            ..statistician.clone()
+        };
         assert!(staff_may_open(&caseworker, StaffArea::PersonLookup).is_ok());
-        assert_eq!(staff_may_open(&caseworker, StaffArea::Statistics), Err(Forbidden));
-        let admin = Staff { roles: vec![StaffRole::Admin], ..statistician.clone() };
+        assert_eq!(
+            staff_may_open(&caseworker, StaffArea::Statistics),
+            Err(Forbidden)
+        );
+        let admin = Staff {
+            roles: vec![StaffRole::Admin],
+            ..statistician.clone()
+        };
         assert!(staff_may_open(&admin, StaffArea::Statistics).is_ok());
-        let nobody = Staff { roles: vec![], ..statistician };
+        let nobody = Staff {
+            roles: vec![],
+            ..statistician
+        };
         assert_eq!(staff_may_open(&nobody, StaffArea::Home), Err(Forbidden));
     }
 }

@@ -39,7 +39,11 @@ pub trait Store: Send + Sync {
     async fn dashboard(&self, person: PersonId) -> Result<Option<Dashboard>, StoreError>;
     /// Reads a person's register data for staff or a system and writes the access log entry in
     /// the same transaction. `None` (and no entry) when no such person exists.
-    async fn read_person_logged(&self, fnr: &Fodselsnummer, access: &Access) -> Result<Option<Person>, StoreError>;
+    async fn read_person_logged(
+        &self,
+        fnr: &Fodselsnummer,
+        access: &Access,
+    ) -> Result<Option<Person>, StoreError>;
     /// The access log for one person, newest first.
     async fn access_log(&self, person: PersonId) -> Result<Vec<AccessLogEntry>, StoreError>;
 
@@ -50,14 +54,22 @@ pub trait Store: Send + Sync {
 
     /// Stores a new session; when `replaces` is given, that session is removed in the same
     /// transaction (session rotation at login).
-    async fn create_session(&self, session: &NewSession, replaces: Option<&SessionKey>) -> Result<(), StoreError>;
+    async fn create_session(
+        &self,
+        session: &NewSession,
+        replaces: Option<&SessionKey>,
+    ) -> Result<(), StoreError>;
     async fn session(&self, key: &SessionKey) -> Result<Option<Session>, StoreError>;
     async fn touch_session(&self, key: &SessionKey, now: Timestamp) -> Result<(), StoreError>;
     async fn end_session(&self, key: &SessionKey) -> Result<(), StoreError>;
     /// Front-channel logout: ends every session from `issuer` with this `sid`; returns how many.
     async fn end_sessions_by_sid(&self, issuer: &str, sid: &str) -> Result<u64, StoreError>;
     /// Removes sessions and login attempts that ended before `before`.
-    async fn purge_expired(&self, idle_before: Timestamp, created_before: Timestamp) -> Result<u64, StoreError>;
+    async fn purge_expired(
+        &self,
+        idle_before: Timestamp,
+        created_before: Timestamp,
+    ) -> Result<u64, StoreError>;
 
     async fn save_login_attempt(&self, attempt: &LoginAttempt) -> Result<(), StoreError>;
     /// Removes and returns the attempt with this state (each state is usable once).

@@ -7,8 +7,15 @@ use jiff::{SignedDuration, Timestamp};
 /// Whose session: a resident's or an employee's. They never mix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
-    Citizen { fnr: Fodselsnummer, loa: Loa },
-    Staff { subject: String, name: String, roles: Vec<StaffRole> },
+    Citizen {
+        fnr: Fodselsnummer,
+        loa: Loa,
+    },
+    Staff {
+        subject: String,
+        name: String,
+        roles: Vec<StaffRole>,
+    },
 }
 
 /// Hash of the session cookie's secret; the database never holds the cookie value itself.
@@ -51,14 +58,18 @@ pub struct SessionPolicy {
 
 impl Default for SessionPolicy {
     fn default() -> Self {
-        Self { idle: SignedDuration::from_mins(30), absolute: SignedDuration::from_mins(120) }
+        Self {
+            idle: SignedDuration::from_mins(30),
+            absolute: SignedDuration::from_mins(120),
+        }
     }
 }
 
 impl SessionPolicy {
     /// A session is over when idle too long or older than the absolute limit.
     pub fn is_expired(&self, session: &Session, now: Timestamp) -> bool {
-        now.duration_since(session.last_seen_at) > self.idle || now.duration_since(session.created_at) > self.absolute
+        now.duration_since(session.last_seen_at) > self.idle
+            || now.duration_since(session.created_at) > self.absolute
     }
 
     /// Refresh `last_seen_at` at most once a minute, so reads do not turn into writes.
@@ -119,7 +130,11 @@ mod tests {
     fn session(created: i64, seen: i64) -> Session {
         Session {
             key: SessionKey("k".into()),
-            principal: Principal::Staff { subject: "s".into(), name: "n".into(), roles: vec![] },
+            principal: Principal::Staff {
+                subject: "s".into(),
+                name: "n".into(),
+                roles: vec![],
+            },
             csrf_token: "c".into(),
             issuer: "i".into(),
             sid: None,

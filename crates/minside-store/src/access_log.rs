@@ -11,7 +11,11 @@ use sqlx::{AnyPool, Row};
 
 /// Writes the entry first (insert … select, so only when the person exists), then reads: the
 /// write-first order lets SQLite take its write lock at once instead of upgrading a read.
-pub(crate) async fn read_person_logged(pool: &AnyPool, fnr: &Fodselsnummer, a: &Access) -> Result<Option<Person>, StoreError> {
+pub(crate) async fn read_person_logged(
+    pool: &AnyPool,
+    fnr: &Fodselsnummer,
+    a: &Access,
+) -> Result<Option<Person>, StoreError> {
     let mut tx = pool.begin().await.map_err(db)?;
     let logged = sqlx::query(
         "insert into access_log (person_id, actor_kind, actor_id, actor_name, purpose, what, created_at) \
@@ -33,13 +37,20 @@ pub(crate) async fn read_person_logged(pool: &AnyPool, fnr: &Fodselsnummer, a: &
         return Ok(None);
     }
     let sql = format!("select {PERSON_COLUMNS} from persons where fodselsnummer = $1");
-    let row = sqlx::query(&sql).bind(fnr.as_str()).fetch_one(&mut *tx).await.map_err(db)?;
+    let row = sqlx::query(&sql)
+        .bind(fnr.as_str())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
     let person = person_from_row(&row)?;
     tx.commit().await.map_err(db)?;
     Ok(Some(person))
 }
 
-pub(crate) async fn for_person(pool: &AnyPool, person: PersonId) -> Result<Vec<AccessLogEntry>, StoreError> {
+pub(crate) async fn for_person(
+    pool: &AnyPool,
+    person: PersonId,
+) -> Result<Vec<AccessLogEntry>, StoreError> {
     sqlx::query(
         "select actor_kind, actor_name, purpose, what, created_at from access_log \
          where person_id = $1 order by created_at desc, id desc limit 200",

@@ -6,7 +6,7 @@ use minside_core::ports::StoreError;
 
 /// Times are stored as UTC microseconds since the epoch.
 pub(crate) fn ts(t: Timestamp) -> i64 {
-    i64::try_from(t.as_microsecond()).unwrap_or(i64::MAX)
+    t.as_microsecond()
 }
 
 pub(crate) fn from_ts(micros: i64) -> Result<Timestamp, StoreError> {
@@ -18,7 +18,8 @@ pub(crate) fn opt_ts(t: Option<Timestamp>) -> Option<i64> {
 }
 
 pub(crate) fn date(s: &str) -> Result<Date, StoreError> {
-    s.parse().map_err(|e: jiff::Error| StoreError::Corrupt(e.to_string()))
+    s.parse()
+        .map_err(|e: jiff::Error| StoreError::Corrupt(e.to_string()))
 }
 
 pub(crate) fn corrupt<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> StoreError {

@@ -82,15 +82,24 @@ impl SqlStore {
 
     /// Applies pending migrations (forward-only).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        migrations::migrator(self.backend).run(&self.pool).await.map_err(|e| StoreError::Database(e.to_string()))
+        migrations::migrator(self.backend)
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Database(e.to_string()))
     }
 
     /// `VACUUM INTO` a consistent copy of a SQLite database (online backup).
     pub async fn backup_sqlite(&self, target: &str) -> Result<(), StoreError> {
         if self.backend != Backend::Sqlite {
-            return Err(StoreError::Database("backup here is for SQLite; use pg_dump for PostgreSQL".into()));
+            return Err(StoreError::Database(
+                "backup here is for SQLite; use pg_dump for PostgreSQL".into(),
+            ));
         }
-        sqlx::query("vacuum into $1").bind(target).execute(&self.pool).await.map_err(db)?;
+        sqlx::query("vacuum into $1")
+            .bind(target)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
         Ok(())
     }
 
@@ -105,7 +114,10 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(d) = &e {
         if d.is_unique_violation() {
             // PostgreSQL names the constraint; SQLite names the column in its message.
-            return StoreError::Conflict(d.constraint().map_or_else(|| d.message().to_owned(), str::to_owned));
+            return StoreError::Conflict(
+                d.constraint()
+                    .map_or_else(|| d.message().to_owned(), str::to_owned),
+            );
         }
     }
     StoreError::Database(e.to_string())
@@ -114,11 +126,17 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
 #[async_trait::async_trait]
 impl minside_core::ports::Store for SqlStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("select 1").execute(&self.pool).await.map_err(db)?;
+        sqlx::query("select 1")
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
         Ok(())
     }
 
-    async fn insert_population(&self, p: &minside_core::person::Population) -> Result<(), StoreError> {
+    async fn insert_population(
+        &self,
+        p: &minside_core::person::Population,
+    ) -> Result<(), StoreError> {
         population::insert(&self.pool, p).await
     }
 
@@ -155,7 +173,10 @@ impl minside_core::ports::Store for SqlStore {
         access_log::for_person(&self.pool, person).await
     }
 
-    async fn login_candidates(&self, per_group: i64) -> Result<Vec<minside_core::person::LoginCandidate>, StoreError> {
+    async fn login_candidates(
+        &self,
+        per_group: i64,
+    ) -> Result<Vec<minside_core::person::LoginCandidate>, StoreError> {
         persons::login_candidates(&self.pool, per_group).await
     }
 
@@ -178,7 +199,11 @@ impl minside_core::ports::Store for SqlStore {
         sessions::get(&self.pool, key).await
     }
 
-    async fn touch_session(&self, key: &minside_core::session::SessionKey, now: jiff::Timestamp) -> Result<(), StoreError> {
+    async fn touch_session(
+        &self,
+        key: &minside_core::session::SessionKey,
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
         sessions::touch(&self.pool, key, now).await
     }
 
@@ -190,15 +215,25 @@ impl minside_core::ports::Store for SqlStore {
         sessions::end_by_sid(&self.pool, issuer, sid).await
     }
 
-    async fn purge_expired(&self, idle_before: jiff::Timestamp, created_before: jiff::Timestamp) -> Result<u64, StoreError> {
+    async fn purge_expired(
+        &self,
+        idle_before: jiff::Timestamp,
+        created_before: jiff::Timestamp,
+    ) -> Result<u64, StoreError> {
         sessions::purge(&self.pool, idle_before, created_before).await
     }
 
-    async fn save_login_attempt(&self, attempt: &minside_core::session::LoginAttempt) -> Result<(), StoreError> {
+    async fn save_login_attempt(
+        &self,
+        attempt: &minside_core::session::LoginAttempt,
+    ) -> Result<(), StoreError> {
         sessions::save_attempt(&self.pool, attempt).await
     }
 
-    async fn take_login_attempt(&self, state: &str) -> Result<Option<minside_core::session::LoginAttempt>, StoreError> {
+    async fn take_login_attempt(
+        &self,
+        state: &str,
+    ) -> Result<Option<minside_core::session::LoginAttempt>, StoreError> {
         sessions::take_attempt(&self.pool, state).await
     }
 }

@@ -44,11 +44,23 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 Backend::Sqlite => sqlite,
                 Backend::Postgres => postgres,
             };
-            let description = name.trim_end_matches(".sql").split_once('_').map_or(*name, |(_, d)| d);
-            Migration::new(*version, Cow::Borrowed(description), MigrationType::Simple, Cow::Borrowed(sql), false)
+            let description = name
+                .trim_end_matches(".sql")
+                .split_once('_')
+                .map_or(*name, |(_, d)| d);
+            Migration::new(
+                *version,
+                Cow::Borrowed(description),
+                MigrationType::Simple,
+                Cow::Borrowed(sql),
+                false,
+            )
         })
         .collect();
-    Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
+    Migrator {
+        migrations: Cow::Owned(migrations),
+        ..Migrator::DEFAULT
+    }
 }
 
 #[cfg(test)]
@@ -70,10 +82,17 @@ mod tests {
         let sqlite = files(&format!("{root}/migrations/sqlite"));
         let postgres = files(&format!("{root}/migrations/postgres"));
         assert_eq!(sqlite, postgres, "migration folders differ");
-        assert_eq!(sqlite, migration_names(), "a migration file is not listed in MIGRATIONS");
+        assert_eq!(
+            sqlite,
+            migration_names(),
+            "a migration file is not listed in MIGRATIONS"
+        );
         for (i, (version, name, _, _)) in MIGRATIONS.iter().enumerate() {
             assert_eq!(*version, i as i64 + 1);
-            assert!(name.starts_with(&format!("{version:04}_")), "{name} must start with its version");
+            assert!(
+                name.starts_with(&format!("{version:04}_")),
+                "{name} must start with its version"
+            );
         }
     }
 }

@@ -18,28 +18,54 @@ pub(crate) fn person_from_row(r: &AnyRow) -> Result<Person, StoreError> {
     let get = |c: &str| r.try_get::<String, _>(c).map_err(db);
     Ok(Person {
         id: PersonId(r.try_get("id").map_err(db)?),
-        fnr: Fodselsnummer::parse(&get("fodselsnummer")?).map_err(corrupt("persons.fodselsnummer"))?,
+        fnr: Fodselsnummer::parse(&get("fodselsnummer")?)
+            .map_err(corrupt("persons.fodselsnummer"))?,
         given_name: get("given_name")?,
         family_name: get("family_name")?,
         birth_date: date(&get("birth_date")?)?,
-        address: Address { street: get("street")?, postcode: get("postcode")?, city: get("city")? },
-        kommunenummer: Kommunenummer::parse(&get("kommunenummer")?).map_err(corrupt("persons.kommunenummer"))?,
+        address: Address {
+            street: get("street")?,
+            postcode: get("postcode")?,
+            city: get("city")?,
+        },
+        kommunenummer: Kommunenummer::parse(&get("kommunenummer")?)
+            .map_err(corrupt("persons.kommunenummer"))?,
     })
 }
 
 pub(crate) async fn count(pool: &AnyPool) -> Result<i64, StoreError> {
-    sqlx::query("select count(*) as n from persons").fetch_one(pool).await.map_err(db)?.try_get("n").map_err(db)
+    sqlx::query("select count(*) as n from persons")
+        .fetch_one(pool)
+        .await
+        .map_err(db)?
+        .try_get("n")
+        .map_err(db)
 }
 
-pub(crate) async fn by_fnr(pool: &AnyPool, fnr: &Fodselsnummer) -> Result<Option<Person>, StoreError> {
+pub(crate) async fn by_fnr(
+    pool: &AnyPool,
+    fnr: &Fodselsnummer,
+) -> Result<Option<Person>, StoreError> {
     let sql = format!("select {PERSON_COLUMNS} from persons where fodselsnummer = $1");
-    let row = sqlx::query(&sql).bind(fnr.as_str()).fetch_optional(pool).await.map_err(db)?;
+    let row = sqlx::query(&sql)
+        .bind(fnr.as_str())
+        .fetch_optional(pool)
+        .await
+        .map_err(db)?;
     row.as_ref().map(person_from_row).transpose()
 }
 
-pub(crate) async fn dashboard(pool: &AnyPool, id: PersonId) -> Result<Option<Dashboard>, StoreError> {
+pub(crate) async fn dashboard(
+    pool: &AnyPool,
+    id: PersonId,
+) -> Result<Option<Dashboard>, StoreError> {
     let sql = format!("select {PERSON_COLUMNS} from persons where id = $1");
-    let Some(row) = sqlx::query(&sql).bind(id.0).fetch_optional(pool).await.map_err(db)? else {
+    let Some(row) = sqlx::query(&sql)
+        .bind(id.0)
+        .fetch_optional(pool)
+        .await
+        .map_err(db)?
+    else {
         return Ok(None);
     };
     let person = person_from_row(&row)?;
@@ -71,15 +97,34 @@ pub(crate) async fn dashboard(pool: &AnyPool, id: PersonId) -> Result<Option<Das
     .iter()
     .map(|r| r.try_get::<String, _>("given_name").map_err(db))
     .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(Dashboard { person, properties, children }))
+    Ok(Some(Dashboard {
+        person,
+        properties,
+        children,
+    }))
 }
 
-pub(crate) async fn login_candidates(pool: &AnyPool, per_group: i64) -> Result<Vec<LoginCandidate>, StoreError> {
+pub(crate) async fn login_candidates(
+    pool: &AnyPool,
+    per_group: i64,
+) -> Result<Vec<LoginCandidate>, StoreError> {
     let groups: [(CandidateGroup, &str); 5] = [
-        (CandidateGroup::Guardian, "exists (select 1 from guardianships g where g.guardian_id = p.id)"),
-        (CandidateGroup::Owner, "exists (select 1 from property_owners o where o.person_id = p.id)"),
-        (CandidateGroup::Reserved, "exists (select 1 from contact_records c where c.person_id = p.id and c.reserved = 1)"),
-        (CandidateGroup::Child, "exists (select 1 from guardianships g where g.child_id = p.id)"),
+        (
+            CandidateGroup::Guardian,
+            "exists (select 1 from guardianships g where g.guardian_id = p.id)",
+        ),
+        (
+            CandidateGroup::Owner,
+            "exists (select 1 from property_owners o where o.person_id = p.id)",
+        ),
+        (
+            CandidateGroup::Reserved,
+            "exists (select 1 from contact_records c where c.person_id = p.id and c.reserved = 1)",
+        ),
+        (
+            CandidateGroup::Child,
+            "exists (select 1 from guardianships g where g.child_id = p.id)",
+        ),
         (CandidateGroup::Elderly, "p.birth_date < '1950-01-01'"),
     ];
     let mut out = Vec::new();
@@ -87,11 +132,17 @@ pub(crate) async fn login_candidates(pool: &AnyPool, per_group: i64) -> Result<V
         let sql = format!(
             "select fodselsnummer, given_name, family_name, birth_date from persons p where {condition} order by p.id limit $1"
         );
-        for r in sqlx::query(&sql).bind(per_group).fetch_all(pool).await.map_err(db)? {
+        for r in sqlx::query(&sql)
+            .bind(per_group)
+            .fetch_all(pool)
+            .await
+            .map_err(db)?
+        {
             let get = |c: &str| r.try_get::<String, _>(c).map_err(db);
             out.push(LoginCandidate {
                 group,
-                fnr: Fodselsnummer::parse(&get("fodselsnummer")?).map_err(corrupt("persons.fodselsnummer"))?,
+                fnr: Fodselsnummer::parse(&get("fodselsnummer")?)
+                    .map_err(corrupt("persons.fodselsnummer"))?,
                 name: format!("{} {}", get("given_name")?, get("family_name")?),
                 birth_date: date(&get("birth_date")?)?,
             });

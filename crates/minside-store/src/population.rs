@@ -22,7 +22,10 @@ fn values(rows: usize, cols: usize) -> String {
         .join(",")
 }
 
-fn channel<'q>(q: Query<'q, Any, AnyArguments<'q>>, c: &'q Option<ContactChannel>) -> Query<'q, Any, AnyArguments<'q>> {
+fn channel<'q>(
+    q: Query<'q, Any, AnyArguments<'q>>,
+    c: &'q Option<ContactChannel>,
+) -> Query<'q, Any, AnyArguments<'q>> {
     q.bind(c.as_ref().map(|c| c.value.as_str()))
         .bind(c.as_ref().map(|c| ts(c.updated_at)))
         .bind(c.as_ref().and_then(|c| opt_ts(c.verified_at)))
@@ -54,10 +57,17 @@ pub(crate) async fn insert(pool: &AnyPool, p: &Population) -> Result<(), StoreEr
         let rows = q.fetch_all(&mut *tx).await.map_err(db)?;
         let by_fnr: HashMap<String, i64> = rows
             .iter()
-            .map(|r| Ok((r.try_get("fodselsnummer").map_err(db)?, r.try_get("id").map_err(db)?)))
+            .map(|r| {
+                Ok((
+                    r.try_get("fodselsnummer").map_err(db)?,
+                    r.try_get("id").map_err(db)?,
+                ))
+            })
             .collect::<Result<_, StoreError>>()?;
         for n in chunk {
-            let id = by_fnr.get(n.fnr.as_str()).ok_or_else(|| StoreError::Database("insert lost a row".into()))?;
+            let id = by_fnr
+                .get(n.fnr.as_str())
+                .ok_or_else(|| StoreError::Database("insert lost a row".into()))?;
             ids.push(*id);
         }
         let sql = format!(
@@ -69,7 +79,10 @@ pub(crate) async fn insert(pool: &AnyPool, p: &Population) -> Result<(), StoreEr
         let start = ids.len() - chunk.len();
         for (n, id) in chunk.iter().zip(&ids[start..]) {
             let c = &n.contact;
-            q = q.bind(*id).bind(c.status.code()).bind(i64::from(c.reserved));
+            q = q
+                .bind(*id)
+                .bind(c.status.code())
+                .bind(i64::from(c.reserved));
             q = channel(q, &c.email);
             q = channel(q, &c.mobile);
             q = q.bind(c.language.as_deref());
@@ -77,7 +90,10 @@ pub(crate) async fn insert(pool: &AnyPool, p: &Population) -> Result<(), StoreEr
         q.execute(&mut *tx).await.map_err(db)?;
     }
     for chunk in p.relations.chunks(CHUNK) {
-        let sql = format!("insert into guardianships (guardian_id, child_id) values {}", values(chunk.len(), 2));
+        let sql = format!(
+            "insert into guardianships (guardian_id, child_id) values {}",
+            values(chunk.len(), 2)
+        );
         let mut q = sqlx::query(&sql);
         for (g, c, _) in chunk {
             q = q.bind(ids[*g]).bind(ids[*c]);
@@ -85,8 +101,14 @@ pub(crate) async fn insert(pool: &AnyPool, p: &Population) -> Result<(), StoreEr
         q.execute(&mut *tx).await.map_err(db)?;
     }
     for chunk in p.properties.chunks(CHUNK) {
-        let sql = format!("insert into properties (matrikkel, address) values {} returning id, matrikkel", values(chunk.len(), 2));
-        let keys: Vec<String> = chunk.iter().map(|np| np.property.matrikkel.to_string()).collect();
+        let sql = format!(
+            "insert into properties (matrikkel, address) values {} returning id, matrikkel",
+            values(chunk.len(), 2)
+        );
+        let keys: Vec<String> = chunk
+            .iter()
+            .map(|np| np.property.matrikkel.to_string())
+            .collect();
         let mut q = sqlx::query(&sql);
         for (np, key) in chunk.iter().zip(&keys) {
             q = q.bind(key.as_str()).bind(np.property.address.as_str());
@@ -94,15 +116,25 @@ pub(crate) async fn insert(pool: &AnyPool, p: &Population) -> Result<(), StoreEr
         let rows = q.fetch_all(&mut *tx).await.map_err(db)?;
         let by_key: HashMap<String, i64> = rows
             .iter()
-            .map(|r| Ok((r.try_get("matrikkel").map_err(db)?, r.try_get("id").map_err(db)?)))
+            .map(|r| {
+                Ok((
+                    r.try_get("matrikkel").map_err(db)?,
+                    r.try_get("id").map_err(db)?,
+                ))
+            })
             .collect::<Result<_, StoreError>>()?;
         let mut owners: Vec<(i64, i64)> = Vec::new();
         for (np, key) in chunk.iter().zip(&keys) {
-            let property = *by_key.get(key).ok_or_else(|| StoreError::Database("insert lost a property".into()))?;
+            let property = *by_key
+                .get(key)
+                .ok_or_else(|| StoreError::Database("insert lost a property".into()))?;
             owners.extend(np.owners.iter().map(|o| (ids[*o], property)));
         }
         for oc in owners.chunks(CHUNK) {
-            let sql = format!("insert into property_owners (person_id, property_id) values {}", values(oc.len(), 2));
+            let sql = format!(
+                "insert into property_owners (person_id, property_id) values {}",
+                values(oc.len(), 2)
+            );
             let mut q = sqlx::query(&sql);
             for (person, property) in oc {
                 q = q.bind(*person).bind(*property);

@@ -9,16 +9,42 @@ use minside_core::ports::StoreError;
 use minside_core::session::{LoginAttempt, LoginKind, NewSession, Principal, Session, SessionKey};
 use sqlx::{AnyPool, Row};
 
-pub(crate) async fn create(pool: &AnyPool, s: &NewSession, replaces: Option<&SessionKey>) -> Result<(), StoreError> {
+pub(crate) async fn create(
+    pool: &AnyPool,
+    s: &NewSession,
+    replaces: Option<&SessionKey>,
+) -> Result<(), StoreError> {
     let mut tx = pool.begin().await.map_err(db)?;
     if let Some(old) = replaces {
-        sqlx::query("delete from sessions where key = $1").bind(old.0.as_str()).execute(&mut *tx).await.map_err(db)?;
+        sqlx::query("delete from sessions where key = $1")
+            .bind(old.0.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
     }
     let (kind, fnr, loa, subject, name, roles) = match &s.principal {
-        Principal::Citizen { fnr, loa } => ("citizen", Some(fnr.to_string()), Some(loa.acr()), None, None, None),
-        Principal::Staff { subject, name, roles } => {
+        Principal::Citizen { fnr, loa } => (
+            "citizen",
+            Some(fnr.to_string()),
+            Some(loa.acr()),
+            None,
+            None,
+            None,
+        ),
+        Principal::Staff {
+            subject,
+            name,
+            roles,
+        } => {
             let roles: Vec<&str> = roles.iter().map(|r| r.code()).collect();
-            ("staff", None, None, Some(subject.clone()), Some(name.clone()), Some(roles.join(",")))
+            (
+                "staff",
+                None,
+                None,
+                Some(subject.clone()),
+                Some(name.clone()),
+                Some(roles.join(",")),
+            )
         }
     };
     sqlx::query(
@@ -60,13 +86,19 @@ pub(crate) async fn get(pool: &AnyPool, key: &SessionKey) -> Result<Option<Sessi
     let kind: String = r.try_get("kind").map_err(db)?;
     let principal = match kind.as_str() {
         "citizen" => Principal::Citizen {
-            fnr: Fodselsnummer::parse(&opt("fodselsnummer")?.unwrap_or_default()).map_err(corrupt("sessions.fodselsnummer"))?,
-            loa: Loa::from_acr(&opt("loa")?.unwrap_or_default()).ok_or_else(|| StoreError::Corrupt("sessions.loa".into()))?,
+            fnr: Fodselsnummer::parse(&opt("fodselsnummer")?.unwrap_or_default())
+                .map_err(corrupt("sessions.fodselsnummer"))?,
+            loa: Loa::from_acr(&opt("loa")?.unwrap_or_default())
+                .ok_or_else(|| StoreError::Corrupt("sessions.loa".into()))?,
         },
         "staff" => Principal::Staff {
             subject: opt("staff_subject")?.unwrap_or_default(),
             name: opt("staff_name")?.unwrap_or_default(),
-            roles: opt("staff_roles")?.unwrap_or_default().split(',').filter_map(StaffRole::from_code).collect(),
+            roles: opt("staff_roles")?
+                .unwrap_or_default()
+                .split(',')
+                .filter_map(StaffRole::from_code)
+                .collect(),
         },
         other => return Err(StoreError::Corrupt(format!("sessions.kind {other}"))),
     };
@@ -82,7 +114,11 @@ pub(crate) async fn get(pool: &AnyPool, key: &SessionKey) -> Result<Option<Sessi
     }))
 }
 
-pub(crate) async fn touch(pool: &AnyPool, key: &SessionKey, now: Timestamp) -> Result<(), StoreError> {
+pub(crate) async fn touch(
+    pool: &AnyPool,
+    key: &SessionKey,
+    now: Timestamp,
+) -> Result<(), StoreError> {
     sqlx::query("update sessions set last_seen_at = $1 where key = $2")
         .bind(ts(now))
         .bind(key.0.as_str())
@@ -93,7 +129,11 @@ pub(crate) async fn touch(pool: &AnyPool, key: &SessionKey, now: Timestamp) -> R
 }
 
 pub(crate) async fn end(pool: &AnyPool, key: &SessionKey) -> Result<(), StoreError> {
-    sqlx::query("delete from sessions where key = $1").bind(key.0.as_str()).execute(pool).await.map_err(db)?;
+    sqlx::query("delete from sessions where key = $1")
+        .bind(key.0.as_str())
+        .execute(pool)
+        .await
+        .map_err(db)?;
     Ok(())
 }
 
@@ -107,7 +147,11 @@ pub(crate) async fn end_by_sid(pool: &AnyPool, issuer: &str, sid: &str) -> Resul
     Ok(done.rows_affected())
 }
 
-pub(crate) async fn purge(pool: &AnyPool, idle_before: Timestamp, created_before: Timestamp) -> Result<u64, StoreError> {
+pub(crate) async fn purge(
+    pool: &AnyPool,
+    idle_before: Timestamp,
+    created_before: Timestamp,
+) -> Result<u64, StoreError> {
     let mut tx = pool.begin().await.map_err(db)?;
     let a = sqlx::query("delete from sessions where last_seen_at < $1 or created_at < $2")
         .bind(ts(idle_before))
@@ -145,7 +189,10 @@ pub(crate) async fn save_attempt(pool: &AnyPool, a: &LoginAttempt) -> Result<(),
     Ok(())
 }
 
-pub(crate) async fn take_attempt(pool: &AnyPool, state: &str) -> Result<Option<LoginAttempt>, StoreError> {
+pub(crate) async fn take_attempt(
+    pool: &AnyPool,
+    state: &str,
+) -> Result<Option<LoginAttempt>, StoreError> {
     let Some(r) = sqlx::query(
         "delete from login_attempts where state = $1 \
          returning state, kind, nonce, code_verifier, browser_binding, return_to, requested_loa, created_at",
@@ -160,12 +207,17 @@ pub(crate) async fn take_attempt(pool: &AnyPool, state: &str) -> Result<Option<L
     let get = |c: &str| r.try_get::<String, _>(c).map_err(db);
     Ok(Some(LoginAttempt {
         state: get("state")?,
-        kind: LoginKind::from_code(&get("kind")?).ok_or_else(|| StoreError::Corrupt("login_attempts.kind".into()))?,
+        kind: LoginKind::from_code(&get("kind")?)
+            .ok_or_else(|| StoreError::Corrupt("login_attempts.kind".into()))?,
         nonce: get("nonce")?,
         code_verifier: get("code_verifier")?,
         browser_binding: get("browser_binding")?,
         return_to: get("return_to")?,
-        requested_loa: r.try_get::<Option<String>, _>("requested_loa").map_err(db)?.as_deref().and_then(Loa::from_acr),
+        requested_loa: r
+            .try_get::<Option<String>, _>("requested_loa")
+            .map_err(db)?
+            .as_deref()
+            .and_then(Loa::from_acr),
         created_at: from_ts(r.try_get("created_at").map_err(db)?)?,
     }))
 }

@@ -13,8 +13,8 @@ use jiff::{SignedDuration, Timestamp, ToSpan};
 use minside_core::auth::StaffRole;
 use minside_core::ident::{Fodselsnummer, Kommunenummer, MatrikkelId};
 use minside_core::person::{
-    Address, ContactChannel, ContactRecord, NewPerson, NewProperty, Population, Property, RegisterStatus, Relation,
-    StaffUser,
+    Address, ContactChannel, ContactRecord, NewPerson, NewProperty, Population, Property,
+    RegisterStatus, Relation, StaffUser,
 };
 use rng::Rng;
 use std::collections::HashSet;
@@ -40,11 +40,27 @@ pub fn generate(o: &SynthOptions) -> Population {
 
 /// Synthetic staff users for the test IdP, one per role plus an administrator.
 pub fn staff() -> Vec<StaffUser> {
-    let s = |u: &str, n: &str, roles: Vec<StaffRole>| StaffUser { username: u.into(), name: n.into(), roles };
+    let s = |u: &str, n: &str, roles: Vec<StaffRole>| StaffUser {
+        username: u.into(),
+        name: n.into(),
+        roles,
+    };
     vec![
-        s("saksbehandler", "Siri Saksbehandler", vec![StaffRole::Caseworker]),
-        s("personvern", "Per Personvernombud", vec![StaffRole::PrivacyOfficer]),
-        s("statistikk", "Stine Statistikk", vec![StaffRole::Statistics]),
+        s(
+            "saksbehandler",
+            "Siri Saksbehandler",
+            vec![StaffRole::Caseworker],
+        ),
+        s(
+            "personvern",
+            "Per Personvernombud",
+            vec![StaffRole::PrivacyOfficer],
+        ),
+        s(
+            "statistikk",
+            "Stine Statistikk",
+            vec![StaffRole::Statistics],
+        ),
         s("admin", "Ada Administrator", vec![StaffRole::Admin]),
     ]
 }
@@ -67,7 +83,11 @@ impl<'a> Generator<'a> {
             today,
             used: HashSet::new(),
             used_matrikkel: HashSet::new(),
-            pop: Population { staff: staff(), registered_at: o.now, ..Population::default() },
+            pop: Population {
+                staff: staff(),
+                registered_at: o.now,
+                ..Population::default()
+            },
         }
     }
 
@@ -90,7 +110,14 @@ impl<'a> Generator<'a> {
         let street = names::STREETS[self.rng.below(names::STREETS.len())];
         let address = Address {
             street: format!("{street} {}", 1 + self.rng.below(120)),
-            postcode: format!("{:04}", self.o.postcodes.0 + self.rng.below(usize::from(self.o.postcodes.1 - self.o.postcodes.0 + 1)) as u16),
+            postcode: format!(
+                "{:04}",
+                self.o.postcodes.0
+                    + self
+                        .rng
+                        .below(usize::from(self.o.postcodes.1 - self.o.postcodes.0 + 1))
+                        as u16
+            ),
             city: self.o.city.clone(),
         };
         let kind = self.rng.below(100);
@@ -104,7 +131,13 @@ impl<'a> Generator<'a> {
         let elderly = kind >= 85;
         let mut adult_idx = Vec::new();
         for _ in 0..adults {
-            let age = if elderly { 67 + self.rng.below(30) } else if children > 0 { 25 + self.rng.below(25) } else { 19 + self.rng.below(60) };
+            let age = if elderly {
+                67 + self.rng.below(30)
+            } else if children > 0 {
+                25 + self.rng.below(25)
+            } else {
+                19 + self.rng.below(60)
+            };
             adult_idx.push(self.person(family, &address, age));
         }
         for _ in 0..children {
@@ -116,14 +149,23 @@ impl<'a> Generator<'a> {
         }
         if self.rng.below(100) < 55 {
             let (gnr, bnr) = loop {
-                let key = (1 + self.rng.below(400) as u32, 1 + self.rng.below(2000) as u32);
+                let key = (
+                    1 + self.rng.below(400) as u32,
+                    1 + self.rng.below(2000) as u32,
+                );
                 if self.used_matrikkel.insert(key) {
                     break key;
                 }
             };
             if let Ok(matrikkel) = MatrikkelId::new(self.o.kommunenummer.clone(), gnr, bnr) {
                 self.pop.properties.push(NewProperty {
-                    property: Property { matrikkel, address: format!("{}, {} {}", address.street, address.postcode, address.city) },
+                    property: Property {
+                        matrikkel,
+                        address: format!(
+                            "{}, {} {}",
+                            address.street, address.postcode, address.city
+                        ),
+                    },
                     owners: adult_idx.clone(),
                 });
             }
@@ -133,7 +175,11 @@ impl<'a> Generator<'a> {
     /// Adds one person of `age` years and returns their index.
     fn person(&mut self, family: &str, address: &Address, age: usize) -> usize {
         let female = self.rng.below(2) == 0;
-        let given = if female { names::GIVEN_F } else { names::GIVEN_M };
+        let given = if female {
+            names::GIVEN_F
+        } else {
+            names::GIVEN_M
+        };
         let given_name = given[self.rng.below(given.len())].to_owned();
         let (fnr, birth_date) = self.fodselsnummer(age, female);
         let contact = self.contact(&given_name, family, age);
@@ -153,9 +199,15 @@ impl<'a> Generator<'a> {
     fn fodselsnummer(&mut self, age: usize, female: bool) -> (Fodselsnummer, Date) {
         loop {
             let days_back = (age as i64) * 365 + self.rng.below(365) as i64;
-            let Ok(birth) = self.today.checked_sub((days_back).days()) else { continue };
+            let Ok(birth) = self.today.checked_sub((days_back).days()) else {
+                continue;
+            };
             let year = i32::from(birth.year());
-            let individual = if year >= 2000 { 500 + self.rng.below(500) } else { self.rng.below(500) };
+            let individual = if year >= 2000 {
+                500 + self.rng.below(500)
+            } else {
+                self.rng.below(500)
+            };
             // Pre-2032 numbers carry gender in the ninth digit: even female, odd male.
             let individual = (individual & !1) | usize::from(!female);
             let body = format!(
@@ -174,7 +226,13 @@ impl<'a> Generator<'a> {
     }
 
     fn contact(&mut self, given: &str, family: &str, age: usize) -> ContactRecord {
-        let none = |status| ContactRecord { status, reserved: false, email: None, mobile: None, language: None };
+        let none = |status| ContactRecord {
+            status,
+            reserved: false,
+            email: None,
+            mobile: None,
+            language: None,
+        };
         if age < 15 {
             return none(RegisterStatus::NotRegistered);
         }
@@ -189,8 +247,13 @@ impl<'a> Generator<'a> {
         let reserved = (13..19).contains(&roll);
         let now = self.o.now;
         let mut when = |stale: bool| {
-            let days = if stale { 600 + self.rng.below(900) } else { self.rng.below(500) };
-            now.checked_sub(SignedDuration::from_hours(24 * days as i64)).unwrap_or(now)
+            let days = if stale {
+                600 + self.rng.below(900)
+            } else {
+                self.rng.below(500)
+            };
+            now.checked_sub(SignedDuration::from_hours(24 * days as i64))
+                .unwrap_or(now)
         };
         let email_at = when(stale);
         let mobile_at = when(stale);
@@ -211,7 +274,13 @@ impl<'a> Generator<'a> {
             1 | 2 => Some("nn".to_owned()),
             _ => Some("nb".to_owned()),
         };
-        ContactRecord { status: RegisterStatus::Active, reserved, email, mobile, language }
+        ContactRecord {
+            status: RegisterStatus::Active,
+            reserved,
+            email,
+            mobile,
+            language,
+        }
     }
 }
 
@@ -246,7 +315,11 @@ mod tests {
         assert_eq!(pop.persons.len(), 2000);
         let mut seen = HashSet::new();
         for p in &pop.persons {
-            assert!(p.fnr.kind().synthetic_tenor, "{:?} must be in the +80 range", p.fnr);
+            assert!(
+                p.fnr.kind().synthetic_tenor,
+                "{:?} must be in the +80 range",
+                p.fnr
+            );
             assert!(Fodselsnummer::parse(p.fnr.as_str()).is_ok());
             assert!(seen.insert(p.fnr.clone()));
         }
@@ -256,14 +329,26 @@ mod tests {
     fn the_municipality_has_every_kind_of_resident_the_demo_needs() {
         let pop = generate(&options(2000));
         let reserved = pop.persons.iter().filter(|p| p.contact.reserved).count();
-        let unregistered = pop.persons.iter().filter(|p| p.contact.status == RegisterStatus::NotRegistered).count();
-        let children = pop.relations.iter().map(|r| r.1).collect::<HashSet<_>>().len();
+        let unregistered = pop
+            .persons
+            .iter()
+            .filter(|p| p.contact.status == RegisterStatus::NotRegistered)
+            .count();
+        let children = pop
+            .relations
+            .iter()
+            .map(|r| r.1)
+            .collect::<HashSet<_>>()
+            .len();
         assert!(reserved > 20, "reserved: {reserved}");
         assert!(unregistered > 20, "unregistered: {unregistered}");
         assert!(children > 200, "children: {children}");
         assert!(pop.properties.len() > 200);
         assert!(pop.properties.iter().all(|p| !p.owners.is_empty()));
         assert!(pop.persons.iter().any(|p| p.birth_date.year() < 1950));
-        assert!(pop.relations.iter().all(|(g, c, _)| pop.persons[*g].birth_date < pop.persons[*c].birth_date));
+        assert!(pop
+            .relations
+            .iter()
+            .all(|(g, c, _)| pop.persons[*g].birth_date < pop.persons[*c].birth_date));
     }
 }

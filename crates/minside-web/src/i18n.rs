@@ -40,7 +40,8 @@ impl Lang {
 
     /// The `lang` cookie wins; otherwise the first language in Accept-Language we offer; else bokmål.
     pub fn negotiate(headers: &HeaderMap) -> Self {
-        if let Some(l) = crate::security::cookie(headers, "lang").and_then(|c| Self::from_code(&c)) {
+        if let Some(l) = crate::security::cookie(headers, "lang").and_then(|c| Self::from_code(&c))
+        {
             return l;
         }
         headers
@@ -49,7 +50,8 @@ impl Lang {
             .and_then(|v| {
                 v.split(',').find_map(|part| {
                     let tag = part.split(';').next().unwrap_or_default();
-                    Self::from_code(tag).or_else(|| Self::from_code(tag.split('-').next().unwrap_or_default()))
+                    Self::from_code(tag)
+                        .or_else(|| Self::from_code(tag.split('-').next().unwrap_or_default()))
                 })
             })
             .unwrap_or(Self::Nb)
@@ -102,7 +104,9 @@ impl I18n {
             return format!("⟦{key}⟧");
         };
         let mut errors = Vec::new();
-        bundle.format_pattern(pattern, args, &mut errors).into_owned()
+        bundle
+            .format_pattern(pattern, args, &mut errors)
+            .into_owned()
     }
 }
 

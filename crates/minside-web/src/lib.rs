@@ -83,10 +83,17 @@ pub enum BuildError {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: WebConfig) -> Result<Self, BuildError> {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: WebConfig,
+    ) -> Result<Self, BuildError> {
         let citizen_rp = oidc::OidcClient::new(config.citizen_idp.clone())?;
         let staff_rp = oidc::OidcClient::new(config.staff_idp.clone())?;
-        let test_idp = config.test_idp.clone().map(|s| test_idp::TestIdp::new(s, &config.public_url));
+        let test_idp = config
+            .test_idp
+            .clone()
+            .map(|s| test_idp::TestIdp::new(s, &config.public_url));
         Ok(Self(Arc::new(Inner {
             store,
             clock,
@@ -111,24 +118,37 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/callback", get(pages::auth::citizen_callback))
         .route("/logout", post(pages::auth::logout_submit))
         .route("/logged-out", get(pages::auth::logged_out_page))
-        .route("/auth/frontchannel-logout", get(pages::auth::frontchannel_logout))
+        .route(
+            "/auth/frontchannel-logout",
+            get(pages::auth::frontchannel_logout),
+        )
         .route("/min-side", get(pages::citizen::dashboard_page))
-        .route("/min-side/mine-opplysninger", get(pages::citizen::my_data_page))
+        .route(
+            "/min-side/mine-opplysninger",
+            get(pages::citizen::my_data_page),
+        )
         .route("/staff/login", get(pages::auth::staff_login))
         .route("/staff/auth/callback", get(pages::auth::staff_callback))
         .route("/staff/logout", post(pages::auth::logout_submit))
         .route("/staff", get(pages::staff::staff_home_page))
-        .route("/staff/person", get(pages::staff::person_lookup_page).post(pages::staff::person_lookup_submit));
+        .route(
+            "/staff/person",
+            get(pages::staff::person_lookup_page).post(pages::staff::person_lookup_submit),
+        );
     if state.test_idp.is_some() {
         app = app.nest("/test-idp", test_idp::routes());
     }
     let secure = state.config.secure_cookies;
     let mut app = app
         .fallback(pages::public::not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), pages::public::error_pages))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            pages::public::error_pages,
+        ))
         .layer(axum::middleware::from_fn(security::security_headers));
     if secure {
         app = app.layer(axum::middleware::from_fn(security::hsts));
     }
-    app.layer(axum::middleware::from_fn(security::request_log)).with_state(state)
+    app.layer(axum::middleware::from_fn(security::request_log))
+        .with_state(state)
 }

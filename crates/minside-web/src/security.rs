@@ -24,26 +24,44 @@ pub fn random_token() -> String {
 
 /// SHA-256 as lower-case hex (session keys, browser bindings).
 pub fn sha256_hex(input: &str) -> String {
-    Sha256::digest(input.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(input.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Compares secrets in time independent of where they differ.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// The value of cookie `name` from the request headers.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|line| {
-        line.split(';').find_map(|pair| {
-            let (k, v) = pair.trim().split_once('=')?;
-            (k == name).then(|| v.to_owned())
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|line| {
+            line.split(';').find_map(|pair| {
+                let (k, v) = pair.trim().split_once('=')?;
+                (k == name).then(|| v.to_owned())
+            })
         })
-    })
 }
 
 /// A `Set-Cookie` value. `max_age` None gives a browser-session cookie; `Some(0)` deletes it.
-pub fn set_cookie(name: &str, value: &str, path: &str, max_age: Option<i64>, secure: bool, http_only: bool) -> String {
+pub fn set_cookie(
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: Option<i64>,
+    secure: bool,
+    http_only: bool,
+) -> String {
     let mut c = format!("{name}={value}; Path={path}; SameSite=Lax");
     if http_only {
         c.push_str("; HttpOnly");
@@ -82,11 +100,19 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(
         "default-src 'none'; style-src 'self'; img-src 'self' data:; font-src 'self'; base-uri 'none'; frame-ancestors 'none'",
     ));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    h.entry(header::X_FRAME_OPTIONS).or_insert(HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.entry(header::X_FRAME_OPTIONS)
+        .or_insert(HeaderValue::from_static("DENY"));
     if !is_static {
-        h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+        h.entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
     }
     res
 }
@@ -94,8 +120,10 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
 /// Adds `Strict-Transport-Security` when the portal is served over HTTPS.
 pub async fn hsts(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
-    res.headers_mut()
-        .insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    res.headers_mut().insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+    );
     res
 }
 
@@ -103,7 +131,10 @@ pub async fn hsts(req: Request, next: Next) -> Response {
 pub async fn request_log(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
-    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "(unmatched)".to_owned(), |m| m.as_str().to_owned());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "(unmatched)".to_owned(), |m| m.as_str().to_owned());
     let res = next.run(req).await;
     tracing::info!(
         target: "minside::request",
@@ -123,7 +154,13 @@ mod tests {
     #[test]
     fn only_local_paths_are_accepted_as_return_targets() {
         assert_eq!(safe_return_to(Some("/min-side"), "/"), "/min-side");
-        for bad in ["https://evil.example", "//evil.example", "/\\evil", "min-side", "/a\nb"] {
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil",
+            "min-side",
+            "/a\nb",
+        ] {
             assert_eq!(safe_return_to(Some(bad), "/"), "/", "{bad}");
         }
         assert_eq!(safe_return_to(None, "/x"), "/x");

@@ -22,7 +22,10 @@ pub fn cookie_name(secure: bool) -> &'static str {
 
 /// The database key of a session cookie value: SHA-256 of the configured secret and the value.
 pub fn session_key(state: &AppState, cookie_value: &str) -> SessionKey {
-    SessionKey(sha256_hex(&format!("{}:{cookie_value}", state.config.session_secret)))
+    SessionKey(sha256_hex(&format!(
+        "{}:{cookie_value}",
+        state.config.session_secret
+    )))
 }
 
 /// The session key for the request's cookie, if any.
@@ -32,8 +35,12 @@ pub fn key_from_headers(state: &AppState, headers: &HeaderMap) -> Option<Session
 
 /// Loads the live session: expired ones are ended; `last_seen_at` is refreshed at most once a minute.
 pub async fn load(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, AppError> {
-    let Some(key) = key_from_headers(state, headers) else { return Ok(None) };
-    let Some(session) = state.store.session(&key).await? else { return Ok(None) };
+    let Some(key) = key_from_headers(state, headers) else {
+        return Ok(None);
+    };
+    let Some(session) = state.store.session(&key).await? else {
+        return Ok(None);
+    };
     let now = state.clock.now();
     if state.config.session.is_expired(&session, now) {
         state.store.end_session(&key).await?;
@@ -65,10 +72,16 @@ pub struct CitizenSession {
 impl FromRequestParts<AppState> for CitizenSession {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        match load(state, &parts.headers).await.map_err(IntoResponse::into_response)? {
+        match load(state, &parts.headers)
+            .await
+            .map_err(IntoResponse::into_response)?
+        {
             Some(session) => match &session.principal {
                 Principal::Citizen { fnr, loa } => {
-                    let citizen = Citizen { fnr: fnr.clone(), loa: *loa };
+                    let citizen = Citizen {
+                        fnr: fnr.clone(),
+                        loa: *loa,
+                    };
                     Ok(Self { session, citizen })
                 }
                 Principal::Staff { .. } => Err(login_redirect("/login", parts)),
@@ -87,10 +100,21 @@ pub struct StaffSession {
 impl FromRequestParts<AppState> for StaffSession {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        match load(state, &parts.headers).await.map_err(IntoResponse::into_response)? {
+        match load(state, &parts.headers)
+            .await
+            .map_err(IntoResponse::into_response)?
+        {
             Some(session) => match &session.principal {
-                Principal::Staff { subject, name, roles } => {
-                    let staff = Staff { subject: subject.clone(), name: name.clone(), roles: roles.clone() };
+                Principal::Staff {
+                    subject,
+                    name,
+                    roles,
+                } => {
+                    let staff = Staff {
+                        subject: subject.clone(),
+                        name: name.clone(),
+                        roles: roles.clone(),
+                    };
                     Ok(Self { session, staff })
                 }
                 Principal::Citizen { .. } => Err(login_redirect("/staff/login", parts)),

@@ -8,7 +8,10 @@ use minside_core::ports::Clock;
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    #[expect(clippy::disallowed_methods, reason = "this adapter is the Clock port's production implementation")]
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "this adapter is the Clock port's production implementation"
+    )]
     fn now(&self) -> Timestamp {
         Timestamp::now()
     }

@@ -110,7 +110,10 @@ pub struct SessionConfig {
 
 impl Default for SessionConfig {
     fn default() -> Self {
-        Self { idle_timeout_minutes: 30, absolute_timeout_minutes: 120 }
+        Self {
+            idle_timeout_minutes: 30,
+            absolute_timeout_minutes: 120,
+        }
     }
 }
 
@@ -123,7 +126,10 @@ pub struct SeedConfig {
 
 impl Default for SeedConfig {
     fn default() -> Self {
-        Self { persons: 3000, seed: 4601 }
+        Self {
+            persons: 3000,
+            seed: 4601,
+        }
     }
 }
 
@@ -170,10 +176,12 @@ impl Config {
     /// Nested keys use a double underscore: `MINSIDE_CITIZEN_IDP__CLIENT_ID`.
     pub fn load(path: Option<&Path>, env: &[(String, String)]) -> anyhow::Result<Self> {
         let text = match path {
-            Some(p) => std::fs::read_to_string(p).with_context(|| format!("cannot read config file {}", p.display()))?,
+            Some(p) => std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read config file {}", p.display()))?,
             None => String::new(),
         };
-        let mut value: toml::Table = toml::from_str(&text).context("config file is not valid TOML")?;
+        let mut value: toml::Table =
+            toml::from_str(&text).context("config file is not valid TOML")?;
         // Only variables that name a known setting apply; other MINSIDE_* variables (test
         // harness settings, say) are not configuration.
         let known = toml::Table::try_from(Config::default()).context("default config")?;
@@ -193,16 +201,27 @@ impl Config {
             if name == "DATABASE_URL" && env.iter().any(|(n, _)| n == "MINSIDE_DATABASE_URL") {
                 continue;
             }
-            set_path(&mut value, &key.split("__").collect::<Vec<_>>(), parse_env_value(raw));
+            set_path(
+                &mut value,
+                &key.split("__").collect::<Vec<_>>(),
+                parse_env_value(raw),
+            );
         }
-        let config: Config = toml::Value::Table(value).try_into().context("config has an invalid value")?;
+        let config: Config = toml::Value::Table(value)
+            .try_into()
+            .context("config has an invalid value")?;
         Ok(config)
     }
 
     /// The config as TOML with every secret masked (for `check-config`).
     pub fn masked_toml(&self) -> anyhow::Result<String> {
         let mut c = self.clone();
-        for s in [&mut c.database_url, &mut c.session_secret, &mut c.citizen_idp.client_secret, &mut c.staff_idp.client_secret] {
+        for s in [
+            &mut c.database_url,
+            &mut c.session_secret,
+            &mut c.citizen_idp.client_secret,
+            &mut c.staff_idp.client_secret,
+        ] {
             if !s.0.is_empty() {
                 s.0 = mask_url_or_secret(&s.0);
             }
@@ -216,7 +235,10 @@ impl Config {
         let mut problems: Vec<String> = Vec::new();
         let prod = self.environment == Environment::Production;
         if self.test_idp.enabled && prod {
-            problems.push("test_idp.enabled = true is only allowed with environment = \"test\" or \"demo\"".into());
+            problems.push(
+                "test_idp.enabled = true is only allowed with environment = \"test\" or \"demo\""
+                    .into(),
+            );
         }
         if prod {
             if !self.public_url.starts_with("https://") {
@@ -225,7 +247,10 @@ impl Config {
             if self.session_secret.0.chars().count() < 32 {
                 problems.push("session_secret (at least 32 characters)".into());
             }
-            for (name, idp) in [("citizen_idp", &self.citizen_idp), ("staff_idp", &self.staff_idp)] {
+            for (name, idp) in [
+                ("citizen_idp", &self.citizen_idp),
+                ("staff_idp", &self.staff_idp),
+            ] {
                 if !idp.issuer.starts_with("https://") {
                     problems.push(format!("{name}.issuer (the IdP's https:// issuer)"));
                 }
@@ -237,7 +262,10 @@ impl Config {
                 }
             }
         } else if !self.test_idp.enabled {
-            for (name, idp) in [("citizen_idp", &self.citizen_idp), ("staff_idp", &self.staff_idp)] {
+            for (name, idp) in [
+                ("citizen_idp", &self.citizen_idp),
+                ("staff_idp", &self.staff_idp),
+            ] {
                 if idp.issuer.is_empty() {
                     problems.push(format!("{name}.issuer (or enable test_idp)"));
                 }
@@ -249,13 +277,18 @@ impl Config {
         if minside_core::ident::Kommunenummer::parse(&self.municipality.kommunenummer).is_err() {
             problems.push("municipality.kommunenummer (4 digits)".into());
         }
-        if self.session.idle_timeout_minutes <= 0 || self.session.absolute_timeout_minutes < self.session.idle_timeout_minutes {
+        if self.session.idle_timeout_minutes <= 0
+            || self.session.absolute_timeout_minutes < self.session.idle_timeout_minutes
+        {
             problems.push("session.idle_timeout_minutes / absolute_timeout_minutes (positive, absolute ≥ idle)".into());
         }
         if problems.is_empty() {
             Ok(())
         } else {
-            bail!("the configuration is missing or has invalid settings:\n  - {}", problems.join("\n  - "))
+            bail!(
+                "the configuration is missing or has invalid settings:\n  - {}",
+                problems.join("\n  - ")
+            )
         }
     }
 }
@@ -274,13 +307,17 @@ fn set_path(table: &mut toml::Table, path: &[&str], value: toml::Value) {
         [last] => {
             // Strings stay strings where the key expects text (e.g. a numeric-looking client id).
             let value = match (&value, table.get(*last)) {
-                (toml::Value::Integer(i), Some(toml::Value::String(_))) => toml::Value::String(i.to_string()),
+                (toml::Value::Integer(i), Some(toml::Value::String(_))) => {
+                    toml::Value::String(i.to_string())
+                }
                 _ => value,
             };
             table.insert((*last).to_owned(), value);
         }
         [first, rest @ ..] => {
-            let entry = table.entry((*first).to_owned()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let entry = table
+                .entry((*first).to_owned())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
             if let toml::Value::Table(t) = entry {
                 set_path(t, rest, value);
             }
@@ -299,12 +336,24 @@ fn mask_url_or_secret(s: &str) -> String {
     }
 }
 
+/// The process environment, read once here (house rule: nowhere else).
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the config module is the one place that reads the environment"
+)]
+pub fn process_env() -> Vec<(String, String)> {
+    std::env::vars().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -312,10 +361,19 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("minside-cfg-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("c.toml");
-        std::fs::write(&file, "listen = \"0.0.0.0:1\"\n[citizen_idp]\nclient_id = \"a\"\n").unwrap();
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:1\"\n[citizen_idp]\nclient_id = \"a\"\n",
+        )
+        .unwrap();
         let c = Config::load(
             Some(&file),
-            &env(&[("MINSIDE_LISTEN", "127.0.0.1:9"), ("MINSIDE_CITIZEN_IDP__CLIENT_ID", "12345"), ("MINSIDE_SEED__PERSONS", "50"), ("DATABASE_URL", "postgres://x/y")]),
+            &env(&[
+                ("MINSIDE_LISTEN", "127.0.0.1:9"),
+                ("MINSIDE_CITIZEN_IDP__CLIENT_ID", "12345"),
+                ("MINSIDE_SEED__PERSONS", "50"),
+                ("DATABASE_URL", "postgres://x/y"),
+            ]),
         )
         .unwrap();
         assert_eq!(c.listen, "127.0.0.1:9");
@@ -327,7 +385,14 @@ mod tests {
     #[test]
     fn production_names_every_missing_key_in_one_message() {
         let err = Config::default().validate().unwrap_err().to_string();
-        for key in ["public_url", "session_secret", "citizen_idp.issuer", "citizen_idp.client_secret", "staff_idp.issuer", "staff_idp.client_secret"] {
+        for key in [
+            "public_url",
+            "session_secret",
+            "citizen_idp.issuer",
+            "citizen_idp.client_secret",
+            "staff_idp.issuer",
+            "staff_idp.client_secret",
+        ] {
             assert!(err.contains(key), "{key} missing from: {err}");
         }
     }
@@ -336,7 +401,11 @@ mod tests {
     fn the_test_idp_is_refused_outside_test_and_demo() {
         let mut c = Config::default();
         c.test_idp.enabled = true;
-        assert!(c.validate().unwrap_err().to_string().contains("test_idp.enabled"));
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("test_idp.enabled"));
         c.environment = Environment::Test;
         assert!(c.validate().is_ok());
     }
@@ -344,20 +413,23 @@ mod tests {
     #[test]
     fn unknown_keys_are_errors_and_secrets_are_masked() {
         let ignored = Config::load(None, &env(&[("MINSIDE_TEST_DATABASE_URL", "x")])).unwrap();
-        assert_eq!(ignored, Config::default(), "variables that are not settings are ignored");
+        assert_eq!(
+            ignored,
+            Config::default(),
+            "variables that are not settings are ignored"
+        );
         let bad = Config::load(None, &env(&[("MINSIDE_SESSION__NO_SUCH_KEY", "1")]));
         assert!(bad.is_err(), "a misspelt nested setting is an error");
-        let mut c = Config::default();
-        c.session_secret = Secret("super-secret-value".into());
-        c.database_url = Secret("postgres://u:pw@db/minside".into());
+        let c = Config {
+            session_secret: Secret("super-secret-value".into()),
+            database_url: Secret("postgres://u:pw@db/minside".into()),
+            ..Config::default()
+        };
         let shown = c.masked_toml().unwrap();
-        assert!(!shown.contains("super-secret-value") && !shown.contains(":pw@"), "{shown}");
+        assert!(
+            !shown.contains("super-secret-value") && !shown.contains(":pw@"),
+            "{shown}"
+        );
         assert!(format!("{c:?}").contains("***"));
     }
-}
-
-/// The process environment, read once here (house rule: nowhere else).
-#[expect(clippy::disallowed_methods, reason = "the config module is the one place that reads the environment")]
-pub fn process_env() -> Vec<(String, String)> {
-    std::env::vars().collect()
 }

@@ -29,15 +29,24 @@ pub struct Application {
 
 /// Opens the database and applies migrations.
 pub async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
-    let store = SqlStore::connect(&config.database_url.0, &StoreOptions { max_connections: config.database_max_connections })
-        .await
-        .context("cannot open the database")?;
+    let store = SqlStore::connect(
+        &config.database_url.0,
+        &StoreOptions {
+            max_connections: config.database_max_connections,
+        },
+    )
+    .await
+    .context("cannot open the database")?;
     store.migrate().await.context("migrations failed")?;
     Ok(store)
 }
 
 /// Seeds the synthetic municipality when the register is empty; returns how many were added.
-pub async fn seed_if_empty(store: &SqlStore, config: &Config, clock: &dyn Clock) -> anyhow::Result<usize> {
+pub async fn seed_if_empty(
+    store: &SqlStore,
+    config: &Config,
+    clock: &dyn Clock,
+) -> anyhow::Result<usize> {
     if store.population_size().await? > 0 {
         return Ok(0);
     }
@@ -45,13 +54,21 @@ pub async fn seed_if_empty(store: &SqlStore, config: &Config, clock: &dyn Clock)
 }
 
 /// Adds a synthetic municipality of `persons` residents.
-pub async fn seed(store: &SqlStore, config: &Config, persons: usize, clock: &dyn Clock) -> anyhow::Result<usize> {
+pub async fn seed(
+    store: &SqlStore,
+    config: &Config,
+    persons: usize,
+    clock: &dyn Clock,
+) -> anyhow::Result<usize> {
     let options = SynthOptions {
         seed: config.seed.seed,
         persons,
         kommunenummer: Kommunenummer::parse(&config.municipality.kommunenummer)?,
         city: config.municipality.city.clone(),
-        postcodes: (config.municipality.postcodes[0], config.municipality.postcodes[1]),
+        postcodes: (
+            config.municipality.postcodes[0],
+            config.municipality.postcodes[1],
+        ),
         now: clock.now(),
     };
     let population = minside_synth::generate(&options);
@@ -77,9 +94,15 @@ fn idp_settings(idp: &IdpConfig, issuer: String, public_url: &str, callback: &st
 impl Application {
     /// Validates the config, binds the listener (port 0 picks a free one), opens the store and
     /// builds the router. `signing_key` is the test IdP's key when it is enabled.
-    pub async fn build(config: Config, clock: Arc<dyn Clock>, signing_key: Option<rsa::RsaPrivateKey>) -> anyhow::Result<Self> {
+    pub async fn build(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        signing_key: Option<rsa::RsaPrivateKey>,
+    ) -> anyhow::Result<Self> {
         config.validate()?;
-        let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
         let public_url = if config.public_url.is_empty() {
             format!("http://{addr}")
@@ -88,9 +111,25 @@ impl Application {
         };
         let store = open_store(&config).await?;
         let test_issuer = format!("{public_url}/test-idp");
-        let issuer_of = |idp: &IdpConfig| if idp.issuer.is_empty() { test_issuer.clone() } else { idp.issuer.clone() };
-        let citizen_idp = idp_settings(&config.citizen_idp, issuer_of(&config.citizen_idp), &public_url, "/auth/callback");
-        let staff_idp = idp_settings(&config.staff_idp, issuer_of(&config.staff_idp), &public_url, "/staff/auth/callback");
+        let issuer_of = |idp: &IdpConfig| {
+            if idp.issuer.is_empty() {
+                test_issuer.clone()
+            } else {
+                idp.issuer.clone()
+            }
+        };
+        let citizen_idp = idp_settings(
+            &config.citizen_idp,
+            issuer_of(&config.citizen_idp),
+            &public_url,
+            "/auth/callback",
+        );
+        let staff_idp = idp_settings(
+            &config.staff_idp,
+            issuer_of(&config.staff_idp),
+            &public_url,
+            "/staff/auth/callback",
+        );
         let test_idp = match (config.test_idp.enabled, signing_key) {
             (true, Some(key)) => Some(TestIdpSettings {
                 signing_key: key,
@@ -112,7 +151,11 @@ impl Application {
         let frame_ancestors: Vec<String> = [&config.citizen_idp, &config.staff_idp]
             .iter()
             .flat_map(|i| i.frame_ancestors.iter().cloned())
-            .chain([&citizen_idp.issuer, &staff_idp.issuer].iter().filter_map(|i| origin(i)))
+            .chain(
+                [&citizen_idp.issuer, &staff_idp.issuer]
+                    .iter()
+                    .filter_map(|i| origin(i)),
+            )
             .collect();
         let web = WebConfig {
             municipality: Municipality {
@@ -135,12 +178,23 @@ impl Application {
             public_url: public_url.clone(),
         };
         let state = AppState::new(Arc::new(store.clone()) as Arc<dyn Store>, clock, web)?;
-        Ok(Self { listener, router: minside_web::router(state), store, public_url, port: addr.port() })
+        Ok(Self {
+            listener,
+            router: minside_web::router(state),
+            store,
+            public_url,
+            port: addr.port(),
+        })
     }
 
     /// Serves until the future `shutdown` completes.
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await?;
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
         Ok(())
     }
 }

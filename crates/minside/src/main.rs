@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "minside", version, about = "Min side: a self-service portal for Norwegian municipalities")]
+#[command(
+    name = "minside",
+    version,
+    about = "Min side: a self-service portal for Norwegian municipalities"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -59,8 +63,13 @@ enum Command {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 async fn shutdown_signal() {
@@ -69,7 +78,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -103,7 +113,10 @@ fn demo_config(listen: &str, data: &Path, persons: usize) -> anyhow::Result<Conf
     c.test_idp.enabled = true;
     c.test_idp.key_file = data.join("test-idp-key.pem").display().to_string();
     c.seed.persons = persons;
-    for (idp, secret) in [(&mut c.citizen_idp, "demo-citizen-secret"), (&mut c.staff_idp, "demo-staff-secret")] {
+    for (idp, secret) in [
+        (&mut c.citizen_idp, "demo-citizen-secret"),
+        (&mut c.staff_idp, "demo-staff-secret"),
+    ] {
         idp.issuer = String::new();
         idp.client_secret = Secret(secret.into());
     }
@@ -112,10 +125,20 @@ fn demo_config(listen: &str, data: &Path, persons: usize) -> anyhow::Result<Conf
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     config.validate()?;
-    let key = if config.test_idp.enabled { Some(minside::keys::load_or_create(Path::new(&config.test_idp.key_file))?) } else { None };
+    let key = if config.test_idp.enabled {
+        Some(minside::keys::load_or_create(Path::new(
+            &config.test_idp.key_file,
+        ))?)
+    } else {
+        None
+    };
     let clock = Arc::new(SystemClock);
     let app = Application::build(config.clone(), clock.clone(), key).await?;
-    let seeded = if config.environment == Environment::Demo { minside::seed_if_empty(&app.store, &config, clock.as_ref()).await? } else { 0 };
+    let seeded = if config.environment == Environment::Demo {
+        minside::seed_if_empty(&app.store, &config, clock.as_ref()).await?
+    } else {
+        0
+    };
     if seeded > 0 {
         tracing::info!(persons = seeded, "seeded a synthetic municipality");
     }
@@ -132,7 +155,11 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging();
     match cli.command {
-        Command::Demo { listen, data, persons } => {
+        Command::Demo {
+            listen,
+            data,
+            persons,
+        } => {
             let config = demo_config(&listen, &data, persons)?;
             if config.test_idp.key_file.is_empty() {
                 anyhow::bail!("demo needs a key file");
@@ -143,7 +170,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate { config } => {
             let c = load(config.as_deref())?;
             minside::open_store(&c).await?;
-            println!("migrations applied: {}", minside_store::migration_names().join(", "));
+            println!(
+                "migrations applied: {}",
+                minside_store::migration_names().join(", ")
+            );
             Ok(())
         }
         Command::Seed { config, persons } => {
@@ -151,7 +181,10 @@ async fn main() -> anyhow::Result<()> {
             let store = minside::open_store(&c).await?;
             let started = std::time::Instant::now();
             let n = minside::seed(&store, &c, persons, &SystemClock).await?;
-            println!("seeded {n} persons in {:.1} s", started.elapsed().as_secs_f64());
+            println!(
+                "seeded {n} persons in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
         Command::CheckConfig { config } => {

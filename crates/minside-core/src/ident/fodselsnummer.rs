@@ -86,7 +86,12 @@ impl Fodselsnummer {
         let d: Vec<u8> = self.0.bytes().map(|b| b - b'0').collect();
         decode_date_offsets(&d)
             .map(|(_, _, k)| k)
-            .unwrap_or(NumberKind { d_nummer: false, synthetic_tenor: false, plus_40: false, synthetic_nhn: false })
+            .unwrap_or(NumberKind {
+                d_nummer: false,
+                synthetic_tenor: false,
+                plus_40: false,
+                synthetic_nhn: false,
+            })
     }
 
     /// A form safe for logs: birth date digits and the rest masked.
@@ -115,7 +120,12 @@ fn individual(d: &[u8]) -> u32 {
 fn decode_date_offsets(d: &[u8]) -> Option<(u32, u32, NumberKind)> {
     let mut day = u32::from(d[0]) * 10 + u32::from(d[1]);
     let mut month = u32::from(d[2]) * 10 + u32::from(d[3]);
-    let mut kind = NumberKind { d_nummer: false, synthetic_tenor: false, plus_40: false, synthetic_nhn: false };
+    let mut kind = NumberKind {
+        d_nummer: false,
+        synthetic_tenor: false,
+        plus_40: false,
+        synthetic_nhn: false,
+    };
     if day > 40 {
         day -= 40;
         kind.d_nummer = true;
@@ -161,7 +171,9 @@ fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
         2 => 28,
         _ => 0,
     }
@@ -184,20 +196,52 @@ mod tests {
     use super::*;
 
     const VALID: &[&str] = &[
-        "13097248022", "29029648784", "29020075838", "15021951940", "15108695088", "02016126007",
-        "31129956715", "23079421936", "53097248016", "13527248013", "24417138435", "10915596784",
-        "20914695016", "68467038838", "50846202355", "41814061033", "01709012327", "41819012359",
-        "70108299914", "30108299920", "30108299939", "02013299997",
+        "13097248022",
+        "29029648784",
+        "29020075838",
+        "15021951940",
+        "15108695088",
+        "02016126007",
+        "31129956715",
+        "23079421936",
+        "53097248016",
+        "13527248013",
+        "24417138435",
+        "10915596784",
+        "20914695016",
+        "68467038838",
+        "50846202355",
+        "41814061033",
+        "01709012327",
+        "41819012359",
+        "70108299914",
+        "30108299920",
+        "30108299939",
+        "02013299997",
     ];
     const INVALID: &[&str] = &[
-        "13097248032", "13097248023", "15108695077", "32127248022", "13137248022", "29020112345",
-        "41804061033", "02013299987", "02013299996", "1309724802", "123456789101", "1234567891A",
+        "13097248032",
+        "13097248023",
+        "15108695077",
+        "32127248022",
+        "13137248022",
+        "29020112345",
+        "41804061033",
+        "02013299987",
+        "02013299996",
+        "1309724802",
+        "123456789101",
+        "1234567891A",
     ];
 
     #[test]
     fn every_valid_vector_from_norway_md_parses() {
         for v in VALID {
-            assert!(Fodselsnummer::parse(v).is_ok(), "{v} should be valid: {:?}", Fodselsnummer::parse(v));
+            assert!(
+                Fodselsnummer::parse(v).is_ok(),
+                "{v} should be valid: {:?}",
+                Fodselsnummer::parse(v)
+            );
         }
     }
 
@@ -215,10 +259,22 @@ mod tests {
 
     #[test]
     fn length_and_non_digits_are_format_errors() {
-        assert_eq!(Fodselsnummer::parse("1309724802"), Err(FodselsnummerError::Format));
-        assert_eq!(Fodselsnummer::parse("1234567891A"), Err(FodselsnummerError::Format));
-        assert_eq!(Fodselsnummer::parse("13097248032"), Err(FodselsnummerError::Checksum));
-        assert_eq!(Fodselsnummer::parse("32127248022"), Err(FodselsnummerError::Date));
+        assert_eq!(
+            Fodselsnummer::parse("1309724802"),
+            Err(FodselsnummerError::Format)
+        );
+        assert_eq!(
+            Fodselsnummer::parse("1234567891A"),
+            Err(FodselsnummerError::Format)
+        );
+        assert_eq!(
+            Fodselsnummer::parse("13097248032"),
+            Err(FodselsnummerError::Checksum)
+        );
+        assert_eq!(
+            Fodselsnummer::parse("32127248022"),
+            Err(FodselsnummerError::Date)
+        );
     }
 
     #[test]
@@ -229,9 +285,17 @@ mod tests {
         assert!(d.d_nummer && !d.is_synthetic());
         let both = Fodselsnummer::parse("50846202355").unwrap().kind();
         assert!(both.d_nummer && both.synthetic_tenor);
-        assert!(Fodselsnummer::parse("01709012327").unwrap().kind().synthetic_nhn);
+        assert!(
+            Fodselsnummer::parse("01709012327")
+                .unwrap()
+                .kind()
+                .synthetic_nhn
+        );
         assert!(Fodselsnummer::parse("13527248013").unwrap().kind().plus_40);
-        assert!(!Fodselsnummer::parse("13097248022").unwrap().kind().is_synthetic());
+        assert!(!Fodselsnummer::parse("13097248022")
+            .unwrap()
+            .kind()
+            .is_synthetic());
     }
 
     #[test]
@@ -244,7 +308,13 @@ mod tests {
 
     #[test]
     fn from_body_computes_both_check_digits() {
-        assert_eq!(Fodselsnummer::from_body("130972480").unwrap().as_str(), "13097248022");
-        assert_eq!(Fodselsnummer::from_body("209146950").unwrap().as_str(), "20914695016");
+        assert_eq!(
+            Fodselsnummer::from_body("130972480").unwrap().as_str(),
+            "13097248022"
+        );
+        assert_eq!(
+            Fodselsnummer::from_body("209146950").unwrap().as_str(),
+            "20914695016"
+        );
     }
 }

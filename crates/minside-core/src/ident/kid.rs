@@ -112,18 +112,43 @@ mod tests {
     #[test]
     fn generated_check_digits_match_norway_md() {
         assert_eq!(Kid::generate("234567", Mod10).unwrap().as_str(), "2345676");
-        assert_eq!(Kid::generate("12345678", Mod10).unwrap().as_str(), "123456782");
-        assert_eq!(Kid::generate("12345678", Mod11).unwrap().as_str(), "123456785");
-        assert_eq!(Kid::generate("1000005", Mod11).unwrap().as_str(), "1000005-");
+        assert_eq!(
+            Kid::generate("12345678", Mod10).unwrap().as_str(),
+            "123456782"
+        );
+        assert_eq!(
+            Kid::generate("12345678", Mod11).unwrap().as_str(),
+            "123456785"
+        );
+        assert_eq!(
+            Kid::generate("1000005", Mod11).unwrap().as_str(),
+            "1000005-"
+        );
         assert_eq!(Kid::generate("55555", Mod11).unwrap().as_str(), "55555-");
     }
 
     #[test]
     fn validation_vectors_hold_for_either_and_for_each_algorithm() {
-        for v in ["2345676", "23456767", "0044555258", "12345678903", "0365327", "036536-", "1000005-", "01290865", "0004614992"] {
+        for v in [
+            "2345676",
+            "23456767",
+            "0044555258",
+            "12345678903",
+            "0365327",
+            "036536-",
+            "1000005-",
+            "01290865",
+            "0004614992",
+        ] {
             assert!(Kid::parse(v, None).is_ok(), "{v}");
         }
-        for v in ["23456767", "0044555258", "01290865", "006402710013", "0094026358"] {
+        for v in [
+            "23456767",
+            "0044555258",
+            "01290865",
+            "006402710013",
+            "0094026358",
+        ] {
             assert!(Kid::parse(v, Some(Mod10)).is_ok(), "{v} mod10");
             assert!(Kid::parse(v, Some(Mod11)).is_err(), "{v} is mod10 only");
         }

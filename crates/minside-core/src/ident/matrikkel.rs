@@ -38,7 +38,13 @@ impl MatrikkelId {
         if nums[0] == 0 || nums[1] == 0 {
             return Err(MatrikkelError);
         }
-        Ok(Self { knr, gnr: nums[0], bnr: nums[1], fnr: nums[2], snr: nums[3] })
+        Ok(Self {
+            knr,
+            gnr: nums[0],
+            bnr: nums[1],
+            fnr: nums[2],
+            snr: nums[3],
+        })
     }
 
     /// Builds an id from checked parts (used by the synthetic generator).
@@ -82,15 +88,41 @@ mod tests {
     #[test]
     fn norway_md_vectors_parse_to_their_parts() {
         let a = MatrikkelId::parse("4601-166/12").unwrap();
-        assert_eq!((a.kommunenummer().as_str(), a.gnr(), a.bnr(), a.fnr(), a.snr()), ("4601", 166, 12, 0, 0));
+        assert_eq!(
+            (
+                a.kommunenummer().as_str(),
+                a.gnr(),
+                a.bnr(),
+                a.fnr(),
+                a.snr()
+            ),
+            ("4601", 166, 12, 0, 0)
+        );
         let b = MatrikkelId::parse("0301-207/264/0/14").unwrap();
-        assert_eq!((b.kommunenummer().as_str(), b.gnr(), b.bnr(), b.fnr(), b.snr()), ("0301", 207, 264, 0, 14));
+        assert_eq!(
+            (
+                b.kommunenummer().as_str(),
+                b.gnr(),
+                b.bnr(),
+                b.fnr(),
+                b.snr()
+            ),
+            ("0301", 207, 264, 0, 14)
+        );
         assert_eq!(MatrikkelId::parse("4601-166/12/5").unwrap().fnr(), 5);
     }
 
     #[test]
     fn malformed_ids_are_refused() {
-        for bad in ["461-166/12", "4601-166", "4601-123456/1", "4601-1/1/1/1234", "4601-0/1", "4601-a/1", "4601-1/1/1/1/1"] {
+        for bad in [
+            "461-166/12",
+            "4601-166",
+            "4601-123456/1",
+            "4601-1/1/1/1234",
+            "4601-0/1",
+            "4601-a/1",
+            "4601-1/1/1/1/1",
+        ] {
             assert!(MatrikkelId::parse(bad).is_err(), "{bad}");
         }
     }

@@ -27,10 +27,16 @@ pub async fn look_up_person(
 ) -> Result<Person, LookUpPersonError> {
     staff_may_open(staff, StaffArea::PersonLookup)?;
     let access = Access {
-        actor: Actor::Staff { subject: staff.subject.clone(), name: staff.name.clone() },
+        actor: Actor::Staff {
+            subject: staff.subject.clone(),
+            name: staff.name.clone(),
+        },
         purpose,
         what: "person.register_data",
         at: clock.now(),
     };
-    store.read_person_logged(fnr, &access).await?.ok_or(LookUpPersonError::NotFound)
+    store
+        .read_person_logged(fnr, &access)
+        .await?
+        .ok_or(LookUpPersonError::NotFound)
 }

@@ -13,7 +13,10 @@ pub enum DashboardView {
 }
 
 /// Loads the dashboard of the logged-in citizen (their own data: no access-log entry).
-pub async fn show_dashboard(store: &dyn Store, citizen: &Citizen) -> Result<DashboardView, StoreError> {
+pub async fn show_dashboard(
+    store: &dyn Store,
+    citizen: &Citizen,
+) -> Result<DashboardView, StoreError> {
     let Some(person) = store.person_by_fnr(&citizen.fnr).await? else {
         return Ok(DashboardView::NotResident);
     };

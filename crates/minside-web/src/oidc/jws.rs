@@ -62,10 +62,19 @@ pub fn public_jwk(key: &RsaPublicKey, kid: &str) -> Jwk {
 /// Signs `payload` as a compact JWS with header `{"alg":"RS256","kid":…,"typ":"JWT"}`.
 pub fn sign_rs256(key: &RsaPrivateKey, kid: &str, payload: &Value) -> Result<String, JwsError> {
     let header = serde_json::json!({"alg": "RS256", "kid": kid, "typ": "JWT"});
-    let enc = |v: &Value| serde_json::to_vec(v).map(|b| URL_SAFE_NO_PAD.encode(b)).map_err(|_| JwsError::Sign);
+    let enc = |v: &Value| {
+        serde_json::to_vec(v)
+            .map(|b| URL_SAFE_NO_PAD.encode(b))
+            .map_err(|_| JwsError::Sign)
+    };
     let input = format!("{}.{}", enc(&header)?, enc(payload)?);
-    let sig = SigningKey::<Sha256>::new(key.clone()).try_sign(input.as_bytes()).map_err(|_| JwsError::Sign)?;
-    Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes())))
+    let sig = SigningKey::<Sha256>::new(key.clone())
+        .try_sign(input.as_bytes())
+        .map_err(|_| JwsError::Sign)?;
+    Ok(format!(
+        "{input}.{}",
+        URL_SAFE_NO_PAD.encode(sig.to_bytes())
+    ))
 }
 
 /// The `kid` in a token's header, if any (to decide whether the JWKS must be refetched).
@@ -78,12 +87,17 @@ pub fn header_kid(token: &str) -> Option<String> {
 /// Verifies an RS256 compact JWS against `keys` and returns its payload.
 pub fn verify_rs256(token: &str, keys: &[Jwk]) -> Result<Value, JwsError> {
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(JwsError::Malformed);
     };
     let decode = |x: &str| URL_SAFE_NO_PAD.decode(x).map_err(|_| JwsError::Malformed);
     let header: Value = serde_json::from_slice(&decode(h)?).map_err(|_| JwsError::Malformed)?;
-    let alg = header.get("alg").and_then(Value::as_str).unwrap_or_default();
+    let alg = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if alg != "RS256" {
         return Err(JwsError::Algorithm(alg.to_owned()));
     }
@@ -96,12 +110,19 @@ pub fn verify_rs256(token: &str, keys: &[Jwk]) -> Result<Value, JwsError> {
     if candidates.is_empty() {
         return Err(JwsError::UnknownKey);
     }
-    let signature = Signature::try_from(decode(s)?.as_slice()).map_err(|_| JwsError::BadSignature)?;
+    let signature =
+        Signature::try_from(decode(s)?.as_slice()).map_err(|_| JwsError::BadSignature)?;
     let input = format!("{h}.{p}");
     let verified = candidates.iter().any(|k| {
-        let (Ok(n), Ok(e)) = (decode(&k.n), decode(&k.e)) else { return false };
+        let (Ok(n), Ok(e)) = (decode(&k.n), decode(&k.e)) else {
+            return false;
+        };
         RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e))
-            .map(|pk| VerifyingKey::<Sha256>::new(pk).verify(input.as_bytes(), &signature).is_ok())
+            .map(|pk| {
+                VerifyingKey::<Sha256>::new(pk)
+                    .verify(input.as_bytes(), &signature)
+                    .is_ok()
+            })
             .unwrap_or(false)
     });
     if !verified {
@@ -123,23 +144,49 @@ mod tests {
         let k = key();
         let jwk = public_jwk(&k.to_public_key(), "k1");
         let token = sign_rs256(&k, "k1", &serde_json::json!({"sub": "x"})).unwrap();
-        assert_eq!(verify_rs256(&token, &[jwk.clone()]).unwrap()["sub"], "x");
+        assert_eq!(verify_rs256(&token, std::slice::from_ref(&jwk)).unwrap()["sub"], "x");
         let mut parts: Vec<&str> = token.split('.').collect();
         let other = URL_SAFE_NO_PAD.encode(br#"{"sub":"y"}"#);
         parts[1] = &other;
-        assert_eq!(verify_rs256(&parts.join("."), &[jwk.clone()]), Err(JwsError::BadSignature));
+        assert_eq!(
+            verify_rs256(&parts.join("."), std::slice::from_ref(&jwk)),
+            Err(JwsError::BadSignature)
+        );
         let stranger = public_jwk(&key().to_public_key(), "k1");
-        assert_eq!(verify_rs256(&token, &[stranger]), Err(JwsError::BadSignature));
-        let wrong_kid = Jwk { kid: Some("k2".into()), ..jwk };
-        assert_eq!(verify_rs256(&token, &[wrong_kid]), Err(JwsError::UnknownKey));
+        assert_eq!(
+            verify_rs256(&token, &[stranger]),
+            Err(JwsError::BadSignature)
+        );
+        let wrong_kid = Jwk {
+            kid: Some("k2".into()),
+            ..jwk
+        };
+        assert_eq!(
+            verify_rs256(&token, &[wrong_kid]),
+            Err(JwsError::UnknownKey)
+        );
     }
 
     #[test]
     fn unsigned_and_hmac_tokens_are_refused() {
-        let none = format!("{}.{}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#), URL_SAFE_NO_PAD.encode(b"{}"));
-        assert_eq!(verify_rs256(&none, &[]), Err(JwsError::Algorithm("none".into())));
-        let hs = format!("{}.{}.c2ln", URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256"}"#), URL_SAFE_NO_PAD.encode(b"{}"));
-        assert_eq!(verify_rs256(&hs, &[]), Err(JwsError::Algorithm("HS256".into())));
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
+            URL_SAFE_NO_PAD.encode(b"{}")
+        );
+        assert_eq!(
+            verify_rs256(&none, &[]),
+            Err(JwsError::Algorithm("none".into()))
+        );
+        let hs = format!(
+            "{}.{}.c2ln",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256"}"#),
+            URL_SAFE_NO_PAD.encode(b"{}")
+        );
+        assert_eq!(
+            verify_rs256(&hs, &[]),
+            Err(JwsError::Algorithm("HS256".into()))
+        );
         assert_eq!(verify_rs256("abc", &[]), Err(JwsError::Malformed));
     }
 }

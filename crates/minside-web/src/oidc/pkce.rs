@@ -11,7 +11,9 @@ pub fn challenge_s256(verifier: &str) -> String {
 
 /// A verifier must be 43–128 characters from the unreserved set.
 pub fn verifier_is_valid(v: &str) -> bool {
-    (43..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+    (43..=128).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
 #[cfg(test)]
@@ -20,9 +22,17 @@ mod tests {
 
     #[test]
     fn challenges_match_the_vectors_in_norway_md() {
-        assert_eq!(challenge_s256("xyo94uhy3zKvgB0NJwLms86SwcjtWviEOpkBnGgaLlo"), "b7elB7ZyxIXgFyvBznKvxl7wOB-H17Pz0a3B62NIMFI");
-        assert_eq!(challenge_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
-        assert!(verifier_is_valid("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"));
+        assert_eq!(
+            challenge_s256("xyo94uhy3zKvgB0NJwLms86SwcjtWviEOpkBnGgaLlo"),
+            "b7elB7ZyxIXgFyvBznKvxl7wOB-H17Pz0a3B62NIMFI"
+        );
+        assert_eq!(
+            challenge_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+        assert!(verifier_is_valid(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+        ));
         assert!(!verifier_is_valid("short"));
     }
 }

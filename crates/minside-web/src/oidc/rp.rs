@@ -123,7 +123,11 @@ impl OidcClient {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| OidcError::Discovery(e.to_string()))?;
-        Ok(Self { settings, http, cache: RwLock::new(None) })
+        Ok(Self {
+            settings,
+            http,
+            cache: RwLock::new(None),
+        })
     }
 
     pub fn settings(&self) -> &IdpSettings {
@@ -141,24 +145,56 @@ impl OidcClient {
 
     async fn fetch(&self, now: Timestamp) -> Result<Arc<Provider>, OidcError> {
         let d = |e: reqwest::Error| OidcError::Discovery(e.to_string());
-        let url = format!("{}/.well-known/openid-configuration", self.settings.issuer.trim_end_matches('/'));
-        let metadata: Metadata = self.http.get(&url).send().await.map_err(d)?.error_for_status().map_err(d)?.json().await.map_err(d)?;
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            self.settings.issuer.trim_end_matches('/')
+        );
+        let metadata: Metadata = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(d)?
+            .error_for_status()
+            .map_err(d)?
+            .json()
+            .await
+            .map_err(d)?;
         if metadata.issuer != self.settings.issuer {
             return Err(OidcError::Discovery(format!(
                 "discovery issuer {} differs from the configured issuer {}",
                 metadata.issuer, self.settings.issuer
             )));
         }
-        let jwks: JwkSet = self.http.get(&metadata.jwks_uri).send().await.map_err(d)?.error_for_status().map_err(d)?.json().await.map_err(d)?;
-        let p = Arc::new(Provider { metadata, jwks, fetched_at: now });
+        let jwks: JwkSet = self
+            .http
+            .get(&metadata.jwks_uri)
+            .send()
+            .await
+            .map_err(d)?
+            .error_for_status()
+            .map_err(d)?
+            .json()
+            .await
+            .map_err(d)?;
+        let p = Arc::new(Provider {
+            metadata,
+            jwks,
+            fetched_at: now,
+        });
         *self.cache.write().await = Some(p.clone());
         Ok(p)
     }
 
     /// The URL to send the browser to.
-    pub async fn authorization_url(&self, r: &AuthRequest<'_>, now: Timestamp) -> Result<String, OidcError> {
+    pub async fn authorization_url(
+        &self,
+        r: &AuthRequest<'_>,
+        now: Timestamp,
+    ) -> Result<String, OidcError> {
         let p = self.provider(now).await?;
-        let mut url = Url::parse(&p.metadata.authorization_endpoint).map_err(|e| OidcError::Discovery(e.to_string()))?;
+        let mut url = Url::parse(&p.metadata.authorization_endpoint)
+            .map_err(|e| OidcError::Discovery(e.to_string()))?;
         {
             let mut q = url.query_pairs_mut();
             q.append_pair("response_type", "code")
@@ -201,16 +237,24 @@ impl OidcClient {
         ];
         let mut req = self.http.post(&p.metadata.token_endpoint);
         match self.settings.client_auth {
-            ClientAuth::ClientSecretPost => form.push(("client_secret", self.settings.client_secret.as_str())),
+            ClientAuth::ClientSecretPost => {
+                form.push(("client_secret", self.settings.client_secret.as_str()))
+            }
             ClientAuth::ClientSecretBasic => {
-                req = req.basic_auth(form_encode(&self.settings.client_id), Some(form_encode(&self.settings.client_secret)));
+                req = req.basic_auth(
+                    form_encode(&self.settings.client_id),
+                    Some(form_encode(&self.settings.client_secret)),
+                );
             }
         }
         let res = req.form(&form).send().await.map_err(t)?;
         if !res.status().is_success() {
             let status = res.status();
             let body = res.text().await.unwrap_or_default();
-            return Err(OidcError::Token(format!("{status}: {}", body.chars().take(300).collect::<String>())));
+            return Err(OidcError::Token(format!(
+                "{status}: {}",
+                body.chars().take(300).collect::<String>()
+            )));
         }
         let tokens: TokenResponse = res.json().await.map_err(t)?;
         let claims = match jws::verify_rs256(&tokens.id_token, &p.jwks.keys) {
@@ -221,18 +265,34 @@ impl OidcClient {
             }
             other => other.map_err(IdTokenError::from)?,
         };
-        validate_claims(&claims, &p.metadata.issuer, &self.settings.client_id, nonce, now)?;
+        validate_claims(
+            &claims,
+            &p.metadata.issuer,
+            &self.settings.client_id,
+            nonce,
+            now,
+        )?;
         Ok((claims, tokens.id_token))
     }
 
     /// Where to send the browser to end the IdP session (`None` if the IdP has no endpoint).
-    pub async fn end_session_url(&self, id_token_hint: &str, state: &str, now: Timestamp) -> Result<Option<String>, OidcError> {
+    pub async fn end_session_url(
+        &self,
+        id_token_hint: &str,
+        state: &str,
+        now: Timestamp,
+    ) -> Result<Option<String>, OidcError> {
         let p = self.provider(now).await?;
-        let Some(endpoint) = &p.metadata.end_session_endpoint else { return Ok(None) };
+        let Some(endpoint) = &p.metadata.end_session_endpoint else {
+            return Ok(None);
+        };
         let mut url = Url::parse(endpoint).map_err(|e| OidcError::Discovery(e.to_string()))?;
         url.query_pairs_mut()
             .append_pair("id_token_hint", id_token_hint)
-            .append_pair("post_logout_redirect_uri", &self.settings.post_logout_redirect_uri)
+            .append_pair(
+                "post_logout_redirect_uri",
+                &self.settings.post_logout_redirect_uri,
+            )
             .append_pair("client_id", &self.settings.client_id)
             .append_pair("state", state);
         Ok(Some(url.into()))
@@ -250,7 +310,13 @@ fn form_encode(s: &str) -> String {
 }
 
 /// OIDC Core 3.1.3.7 checks after the signature: iss, aud (and azp), exp, iat, nonce.
-pub fn validate_claims(claims: &Value, issuer: &str, client_id: &str, nonce: &str, now: Timestamp) -> Result<(), IdTokenError> {
+pub fn validate_claims(
+    claims: &Value,
+    issuer: &str,
+    client_id: &str,
+    nonce: &str,
+    now: Timestamp,
+) -> Result<(), IdTokenError> {
     if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
         return Err(IdTokenError::Issuer);
     }
@@ -266,15 +332,24 @@ pub fn validate_claims(claims: &Value, issuer: &str, client_id: &str, nonce: &st
         return Err(IdTokenError::Audience);
     }
     let now_s = now.as_second();
-    let exp = claims.get("exp").and_then(Value::as_i64).ok_or(IdTokenError::Missing("exp"))?;
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or(IdTokenError::Missing("exp"))?;
     if exp + CLOCK_SKEW < now_s {
         return Err(IdTokenError::Expired);
     }
-    let iat = claims.get("iat").and_then(Value::as_i64).ok_or(IdTokenError::Missing("iat"))?;
+    let iat = claims
+        .get("iat")
+        .and_then(Value::as_i64)
+        .ok_or(IdTokenError::Missing("iat"))?;
     if iat - CLOCK_SKEW > now_s {
         return Err(IdTokenError::IssuedInFuture);
     }
-    let got = claims.get("nonce").and_then(Value::as_str).ok_or(IdTokenError::Missing("nonce"))?;
+    let got = claims
+        .get("nonce")
+        .and_then(Value::as_str)
+        .ok_or(IdTokenError::Missing("nonce"))?;
     if !crate::security::constant_time_eq(got, nonce) {
         return Err(IdTokenError::Nonce);
     }
@@ -293,7 +368,13 @@ mod tests {
     }
 
     fn check(c: &Value) -> Result<(), IdTokenError> {
-        validate_claims(c, "https://idp.test", "minside", "n1", Timestamp::from_second(NOW).unwrap())
+        validate_claims(
+            c,
+            "https://idp.test",
+            "minside",
+            "n1",
+            Timestamp::from_second(NOW).unwrap(),
+        )
     }
 
     #[test]
@@ -312,12 +393,30 @@ mod tests {
             c[k] = v;
             c
         };
-        assert_eq!(check(&with("iss", json!("https://idp.test/"))), Err(IdTokenError::Issuer));
-        assert_eq!(check(&with("aud", json!("someone-else"))), Err(IdTokenError::Audience));
-        assert_eq!(check(&with("aud", json!(["minside", "other"]))), Err(IdTokenError::Audience));
-        assert_eq!(check(&with("exp", json!(NOW - 61))), Err(IdTokenError::Expired));
-        assert_eq!(check(&with("iat", json!(NOW + 61))), Err(IdTokenError::IssuedInFuture));
-        assert_eq!(check(&with("nonce", json!("replayed"))), Err(IdTokenError::Nonce));
+        assert_eq!(
+            check(&with("iss", json!("https://idp.test/"))),
+            Err(IdTokenError::Issuer)
+        );
+        assert_eq!(
+            check(&with("aud", json!("someone-else"))),
+            Err(IdTokenError::Audience)
+        );
+        assert_eq!(
+            check(&with("aud", json!(["minside", "other"]))),
+            Err(IdTokenError::Audience)
+        );
+        assert_eq!(
+            check(&with("exp", json!(NOW - 61))),
+            Err(IdTokenError::Expired)
+        );
+        assert_eq!(
+            check(&with("iat", json!(NOW + 61))),
+            Err(IdTokenError::IssuedInFuture)
+        );
+        assert_eq!(
+            check(&with("nonce", json!("replayed"))),
+            Err(IdTokenError::Nonce)
+        );
         let mut no_nonce = good();
         no_nonce.as_object_mut().unwrap().remove("nonce");
         assert_eq!(check(&no_nonce), Err(IdTokenError::Missing("nonce")));

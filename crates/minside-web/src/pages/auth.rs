@@ -38,17 +38,49 @@ fn rp(state: &AppState, kind: LoginKind) -> &OidcClient {
 }
 
 /// `GET /login[?loa=high&return_to=…]`: starts the authorization code flow with PKCE.
-pub async fn citizen_login(State(state): State<AppState>, lang: Lang, Query(q): Query<LoginQuery>) -> Result<Response, AppError> {
-    let loa = if q.loa.as_deref() == Some("high") { Loa::High } else { Loa::Substantial };
-    start(&state, lang, LoginKind::Citizen, Some(loa), safe_return_to(q.return_to.as_deref(), "/min-side")).await
+pub async fn citizen_login(
+    State(state): State<AppState>,
+    lang: Lang,
+    Query(q): Query<LoginQuery>,
+) -> Result<Response, AppError> {
+    let loa = if q.loa.as_deref() == Some("high") {
+        Loa::High
+    } else {
+        Loa::Substantial
+    };
+    start(
+        &state,
+        lang,
+        LoginKind::Citizen,
+        Some(loa),
+        safe_return_to(q.return_to.as_deref(), "/min-side"),
+    )
+    .await
 }
 
 /// `GET /staff/login`.
-pub async fn staff_login(State(state): State<AppState>, lang: Lang, Query(q): Query<ReturnTo>) -> Result<Response, AppError> {
-    start(&state, lang, LoginKind::Staff, None, safe_return_to(q.return_to.as_deref(), "/staff")).await
+pub async fn staff_login(
+    State(state): State<AppState>,
+    lang: Lang,
+    Query(q): Query<ReturnTo>,
+) -> Result<Response, AppError> {
+    start(
+        &state,
+        lang,
+        LoginKind::Staff,
+        None,
+        safe_return_to(q.return_to.as_deref(), "/staff"),
+    )
+    .await
 }
 
-async fn start(state: &AppState, lang: Lang, kind: LoginKind, loa: Option<Loa>, return_to: String) -> Result<Response, AppError> {
+async fn start(
+    state: &AppState,
+    lang: Lang,
+    kind: LoginKind,
+    loa: Option<Loa>,
+    return_to: String,
+) -> Result<Response, AppError> {
     let now = state.clock.now();
     let binding = random_token();
     let attempt = LoginAttempt {
@@ -75,7 +107,14 @@ async fn start(state: &AppState, lang: Lang, kind: LoginKind, loa: Option<Loa>, 
         )
         .await?;
     state.store.save_login_attempt(&attempt).await?;
-    let c = set_cookie(LOGIN_COOKIE, &binding, "/", Some(600), state.config.secure_cookies, true);
+    let c = set_cookie(
+        LOGIN_COOKIE,
+        &binding,
+        "/",
+        Some(600),
+        state.config.secure_cookies,
+        true,
+    );
     Ok(([(header::SET_COOKIE, c)], Redirect::to(&url)).into_response())
 }
 
@@ -88,23 +127,49 @@ pub struct CallbackQuery {
 }
 
 /// `GET /auth/callback`.
-pub async fn citizen_callback(State(state): State<AppState>, lang: Lang, headers: HeaderMap, Query(q): Query<CallbackQuery>) -> Result<Response, AppError> {
+pub async fn citizen_callback(
+    State(state): State<AppState>,
+    lang: Lang,
+    headers: HeaderMap,
+    Query(q): Query<CallbackQuery>,
+) -> Result<Response, AppError> {
     finish(&state, lang, &headers, LoginKind::Citizen, q).await
 }
 
 /// `GET /staff/auth/callback`.
-pub async fn staff_callback(State(state): State<AppState>, lang: Lang, headers: HeaderMap, Query(q): Query<CallbackQuery>) -> Result<Response, AppError> {
+pub async fn staff_callback(
+    State(state): State<AppState>,
+    lang: Lang,
+    headers: HeaderMap,
+    Query(q): Query<CallbackQuery>,
+) -> Result<Response, AppError> {
     finish(&state, lang, &headers, LoginKind::Staff, q).await
 }
 
 fn failed(state: &AppState, lang: Lang, kind: LoginKind, why: &str) -> Result<Response, AppError> {
     tracing::warn!(kind = kind.code(), reason = why, "login refused");
-    let again = if kind == LoginKind::Staff { "/staff/login" } else { "/login" };
-    let page = MessagePage::new(state, lang, "login-failed-title", "login-failed-body", Some((again, "login-again")));
+    let again = if kind == LoginKind::Staff {
+        "/staff/login"
+    } else {
+        "/login"
+    };
+    let page = MessagePage::new(
+        state,
+        lang,
+        "login-failed-title",
+        "login-failed-body",
+        Some((again, "login-again")),
+    );
     render_status(StatusCode::BAD_REQUEST, &page)
 }
 
-async fn finish(state: &AppState, lang: Lang, headers: &HeaderMap, kind: LoginKind, q: CallbackQuery) -> Result<Response, AppError> {
+async fn finish(
+    state: &AppState,
+    lang: Lang,
+    headers: &HeaderMap,
+    kind: LoginKind,
+    q: CallbackQuery,
+) -> Result<Response, AppError> {
     let now = state.clock.now();
     let Some(attempt) = (match &q.state {
         Some(s) => state.store.take_login_attempt(s).await?,
@@ -112,9 +177,16 @@ async fn finish(state: &AppState, lang: Lang, headers: &HeaderMap, kind: LoginKi
     }) else {
         return failed(state, lang, kind, "unknown or reused state");
     };
-    let bound = cookie(headers, LOGIN_COOKIE).is_some_and(|b| crate::security::constant_time_eq(&sha256_hex(&b), &attempt.browser_binding));
+    let bound = cookie(headers, LOGIN_COOKIE).is_some_and(|b| {
+        crate::security::constant_time_eq(&sha256_hex(&b), &attempt.browser_binding)
+    });
     if !bound || attempt.kind != kind || !attempt.is_fresh(now) {
-        return failed(state, lang, kind, "state not bound to this browser, wrong flow or expired");
+        return failed(
+            state,
+            lang,
+            kind,
+            "state not bound to this browser, wrong flow or expired",
+        );
     }
     if let Some(e) = &q.error {
         return failed(state, lang, kind, &format!("IdP returned error {e}"));
@@ -123,20 +195,38 @@ async fn finish(state: &AppState, lang: Lang, headers: &HeaderMap, kind: LoginKi
     if !client.callback_issuer_ok(q.iss.as_deref()) {
         return failed(state, lang, kind, "iss on the callback is not our issuer");
     }
-    let Some(code) = &q.code else { return failed(state, lang, kind, "no code") };
-    let (claims, id_token) = match client.exchange_and_verify(code, &attempt.code_verifier, &attempt.nonce, now).await {
+    let Some(code) = &q.code else {
+        return failed(state, lang, kind, "no code");
+    };
+    let (claims, id_token) = match client
+        .exchange_and_verify(code, &attempt.code_verifier, &attempt.nonce, now)
+        .await
+    {
         Ok(ok) => ok,
         Err(e) => return failed(state, lang, kind, &e.to_string()),
     };
     let principal = match kind {
         LoginKind::Citizen => {
-            let Some(fnr) = claims.get("pid").and_then(Value::as_str).and_then(|p| Fodselsnummer::parse(p).ok()) else {
-                return failed(state, lang, kind, "pid claim missing or not a fødselsnummer");
+            let Some(fnr) = claims
+                .get("pid")
+                .and_then(Value::as_str)
+                .and_then(|p| Fodselsnummer::parse(p).ok())
+            else {
+                return failed(
+                    state,
+                    lang,
+                    kind,
+                    "pid claim missing or not a fødselsnummer",
+                );
             };
             if fnr.kind().is_synthetic() && !state.config.accept_synthetic_ids {
                 return failed(state, lang, kind, "synthetic number outside demo/test");
             }
-            let Some(loa) = claims.get("acr").and_then(Value::as_str).and_then(Loa::from_acr) else {
+            let Some(loa) = claims
+                .get("acr")
+                .and_then(Value::as_str)
+                .and_then(Loa::from_acr)
+            else {
                 return failed(state, lang, kind, "acr claim missing or unknown");
             };
             if attempt.requested_loa.is_some_and(|r| !loa.satisfies(r)) {
@@ -153,11 +243,22 @@ async fn finish(state: &AppState, lang: Lang, headers: &HeaderMap, kind: LoginKi
                 .find_map(|c| claims.get(*c).and_then(Value::as_str))
                 .unwrap_or(subject);
             let roles = match claims.get("roles") {
-                Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).filter_map(StaffRole::from_code).collect(),
-                Some(Value::String(s)) => s.split([' ', ',']).filter_map(StaffRole::from_code).collect(),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .filter_map(StaffRole::from_code)
+                    .collect(),
+                Some(Value::String(s)) => s
+                    .split([' ', ','])
+                    .filter_map(StaffRole::from_code)
+                    .collect(),
                 _ => Vec::new(),
             };
-            Principal::Staff { subject: subject.to_owned(), name: name.to_owned(), roles }
+            Principal::Staff {
+                subject: subject.to_owned(),
+                name: name.to_owned(),
+                roles,
+            }
         }
     };
     let secret = random_token();
@@ -172,7 +273,10 @@ async fn finish(state: &AppState, lang: Lang, headers: &HeaderMap, kind: LoginKi
     };
     // Rotation: whatever session this browser had is replaced in the same transaction.
     let previous = key_from_headers(state, headers);
-    state.store.create_session(&session, previous.as_ref()).await?;
+    state
+        .store
+        .create_session(&session, previous.as_ref())
+        .await?;
     let secure = state.config.secure_cookies;
     let mut res = Redirect::to(&attempt.return_to).into_response();
     let h = res.headers_mut();
@@ -195,7 +299,11 @@ pub struct LogoutForm {
 
 /// `POST /logout` and `POST /staff/logout`: ends the local session, then the IdP session
 /// (RP-initiated logout with `id_token_hint`).
-pub async fn logout_submit(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<LogoutForm>) -> Result<Response, AppError> {
+pub async fn logout_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<LogoutForm>,
+) -> Result<Response, AppError> {
     let Some(session) = crate::session::load(&state, &headers).await? else {
         return Ok(Redirect::to("/").into_response());
     };
@@ -218,8 +326,17 @@ pub async fn logout_submit(State(state): State<AppState>, headers: HeaderMap, Fo
 }
 
 /// `GET /logged-out`: where the IdP returns after logout.
-pub async fn logged_out_page(State(state): State<AppState>, lang: Lang) -> Result<Response, AppError> {
-    let page = MessagePage::new(&state, lang, "logged-out-title", "logged-out-body", Some(("/", "to-front")));
+pub async fn logged_out_page(
+    State(state): State<AppState>,
+    lang: Lang,
+) -> Result<Response, AppError> {
+    let page = MessagePage::new(
+        &state,
+        lang,
+        "logged-out-title",
+        "logged-out-body",
+        Some(("/", "to-front")),
+    );
     render_status(StatusCode::OK, &page)
 }
 
@@ -231,11 +348,17 @@ pub struct FrontChannelQuery {
 
 /// `GET /auth/frontchannel-logout?iss=…&sid=…`: the IdP ends our session from an iframe. No
 /// cookie is needed (third-party cookies are usually blocked): the session is found by `sid`.
-pub async fn frontchannel_logout(State(state): State<AppState>, Query(q): Query<FrontChannelQuery>) -> Result<Response, AppError> {
+pub async fn frontchannel_logout(
+    State(state): State<AppState>,
+    Query(q): Query<FrontChannelQuery>,
+) -> Result<Response, AppError> {
     if let (Some(iss), Some(sid)) = (q.iss.as_deref(), q.sid.as_deref()) {
         for client in [&state.citizen_rp, &state.staff_rp] {
             if client.is_our_issuer(iss) {
-                let n = state.store.end_sessions_by_sid(&client.settings().issuer, sid).await?;
+                let n = state
+                    .store
+                    .end_sessions_by_sid(&client.settings().issuer, sid)
+                    .await?;
                 tracing::info!(ended = n, "front-channel logout");
             }
         }
@@ -250,6 +373,9 @@ pub async fn frontchannel_logout(State(state): State<AppState>, Query(q): Query<
     if let Ok(v) = HeaderValue::from_str(&csp) {
         res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
     }
-    res.headers_mut().insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("ALLOWALL"));
+    res.headers_mut().insert(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("ALLOWALL"),
+    );
     Ok(res)
 }

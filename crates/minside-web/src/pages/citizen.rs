@@ -20,13 +20,23 @@ struct DashboardPage {
 }
 
 /// `GET /min-side`.
-pub async fn dashboard_page(State(state): State<AppState>, lang: Lang, s: CitizenSession) -> Result<Response, AppError> {
+pub async fn dashboard_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    s: CitizenSession,
+) -> Result<Response, AppError> {
     let dashboard = match show_dashboard(state.store.as_ref(), &s.citizen).await? {
         DashboardView::Resident(d) => Some(*d),
         DashboardView::NotResident => None,
     };
-    let name = dashboard.as_ref().map_or_else(|| s.citizen.fnr.masked(), |d| d.person.full_name());
-    let layout = Layout::new(&state, lang, "/min-side", "dashboard-title").with_user(name, &s.session.csrf_token, false);
+    let name = dashboard
+        .as_ref()
+        .map_or_else(|| s.citizen.fnr.masked(), |d| d.person.full_name());
+    let layout = Layout::new(&state, lang, "/min-side", "dashboard-title").with_user(
+        name,
+        &s.session.csrf_token,
+        false,
+    );
     render(&DashboardPage { layout, dashboard })
 }
 
@@ -49,29 +59,59 @@ const MY_DATA: &str = "/min-side/mine-opplysninger";
 
 /// `GET /min-side/mine-opplysninger`: register data and the access log. Shows a national identity
 /// number, so it asks for `idporten-loa-high` and steps up a substantial session.
-pub async fn my_data_page(State(state): State<AppState>, lang: Lang, s: CitizenSession) -> Result<Response, AppError> {
+pub async fn my_data_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    s: CitizenSession,
+) -> Result<Response, AppError> {
     if let Err(step_up) = citizen_may_view(&s.citizen, Loa::High) {
-        let loa = if step_up.required == Loa::High { "high" } else { "substantial" };
-        return Ok(Redirect::to(&format!("/login?loa={loa}&return_to=%2Fmin-side%2Fmine-opplysninger")).into_response());
+        let loa = if step_up.required == Loa::High {
+            "high"
+        } else {
+            "substantial"
+        };
+        return Ok(Redirect::to(&format!(
+            "/login?loa={loa}&return_to=%2Fmin-side%2Fmine-opplysninger"
+        ))
+        .into_response());
     }
     let person = state.store.person_by_fnr(&s.citizen.fnr).await?;
     let log = match &person {
         Some(p) => state.store.access_log(p.id).await?,
         None => Vec::new(),
     };
-    let name = person.as_ref().map_or_else(|| s.citizen.fnr.masked(), Person::full_name);
-    let layout = Layout::new(&state, lang, MY_DATA, "my-data-title").with_user(name, &s.session.csrf_token, false);
+    let name = person
+        .as_ref()
+        .map_or_else(|| s.citizen.fnr.masked(), Person::full_name);
+    let layout = Layout::new(&state, lang, MY_DATA, "my-data-title").with_user(
+        name,
+        &s.session.csrf_token,
+        false,
+    );
     let tz = jiff::tz::TimeZone::get("Europe/Oslo").unwrap_or(jiff::tz::TimeZone::UTC);
     let log = log
         .into_iter()
         .map(|e| {
-            let kind = if e.actor_kind == "staff" { "my-data-log-staff" } else { "my-data-log-system" };
+            let kind = if e.actor_kind == "staff" {
+                "my-data-log-staff"
+            } else {
+                "my-data-log-system"
+            };
             LogRow {
-                when: e.at.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M").to_string(),
+                when: e
+                    .at
+                    .to_zoned(tz.clone())
+                    .strftime("%Y-%m-%d %H:%M")
+                    .to_string(),
                 who: format!("{} ({})", e.actor_name, layout.tr.t(kind)),
                 why: e.purpose,
             }
         })
         .collect();
-    render(&MyDataPage { fnr: s.citizen.fnr.to_string(), person, log, layout })
+    render(&MyDataPage {
+        fnr: s.citizen.fnr.to_string(),
+        person,
+        log,
+        layout,
+    })
 }

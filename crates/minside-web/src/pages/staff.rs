@@ -28,20 +28,45 @@ struct StaffHomePage {
 }
 
 fn forbidden(state: &AppState, lang: Lang, s: &StaffSession) -> Result<Response, AppError> {
-    let mut page = MessagePage::new(state, lang, "forbidden-title", "forbidden-body", Some(("/staff", "staff-title")));
-    page.layout = page.layout.with_user(s.staff.name.clone(), &s.session.csrf_token, true);
+    let mut page = MessagePage::new(
+        state,
+        lang,
+        "forbidden-title",
+        "forbidden-body",
+        Some(("/staff", "staff-title")),
+    );
+    page.layout = page
+        .layout
+        .with_user(s.staff.name.clone(), &s.session.csrf_token, true);
     render_status(StatusCode::FORBIDDEN, &page)
 }
 
 /// `GET /staff`.
-pub async fn staff_home_page(State(state): State<AppState>, lang: Lang, s: StaffSession) -> Result<Response, AppError> {
-    let layout = Layout::new(&state, lang, "/staff", "staff-title").with_user(s.staff.name.clone(), &s.session.csrf_token, true);
-    let roles = s.staff.roles.iter().map(|r| layout.tr.t(&format!("role-{}", r.code()))).collect();
+pub async fn staff_home_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    s: StaffSession,
+) -> Result<Response, AppError> {
+    let layout = Layout::new(&state, lang, "/staff", "staff-title").with_user(
+        s.staff.name.clone(),
+        &s.session.csrf_token,
+        true,
+    );
+    let roles = s
+        .staff
+        .roles
+        .iter()
+        .map(|r| layout.tr.t(&format!("role-{}", r.code())))
+        .collect();
     let may_look_up = staff_may_open(&s.staff, StaffArea::PersonLookup).is_ok();
     if staff_may_open(&s.staff, StaffArea::Home).is_err() {
         return forbidden(&state, lang, &s);
     }
-    render(&StaffHomePage { layout, roles, may_look_up })
+    render(&StaffHomePage {
+        layout,
+        roles,
+        may_look_up,
+    })
 }
 
 #[derive(Template)]
@@ -61,7 +86,11 @@ struct LookupPage {
 impl LookupPage {
     fn new(state: &AppState, lang: Lang, s: &StaffSession) -> Self {
         Self {
-            layout: Layout::new(state, lang, "/staff/person", "staff-lookup-title").with_user(s.staff.name.clone(), &s.session.csrf_token, true),
+            layout: Layout::new(state, lang, "/staff/person", "staff-lookup-title").with_user(
+                s.staff.name.clone(),
+                &s.session.csrf_token,
+                true,
+            ),
             csrf: s.session.csrf_token.clone(),
             errors: Vec::new(),
             notice: None,
@@ -75,7 +104,11 @@ impl LookupPage {
 }
 
 /// `GET /staff/person`.
-pub async fn person_lookup_page(State(state): State<AppState>, lang: Lang, s: StaffSession) -> Result<Response, AppError> {
+pub async fn person_lookup_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    s: StaffSession,
+) -> Result<Response, AppError> {
     if staff_may_open(&s.staff, StaffArea::PersonLookup).is_err() {
         return forbidden(&state, lang, &s);
     }
@@ -134,7 +167,15 @@ pub async fn person_lookup_submit(
             return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    match look_up_person(state.store.as_ref(), state.clock.as_ref(), &s.staff, &fnr, purpose).await {
+    match look_up_person(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        &s.staff,
+        &fnr,
+        purpose,
+    )
+    .await
+    {
         Ok(person) => {
             page.result = Some(person);
             render(&page)

@@ -36,7 +36,10 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn idp(state: &AppState) -> Result<&TestIdp, AppError> {
-    state.test_idp.as_ref().ok_or_else(|| AppError::Internal("test IdP is not enabled".into()))
+    state
+        .test_idp
+        .as_ref()
+        .ok_or_else(|| AppError::Internal("test IdP is not enabled".into()))
 }
 
 async fn discovery(State(state): State<AppState>) -> Result<Json<Value>, AppError> {
@@ -66,7 +69,9 @@ async fn discovery(State(state): State<AppState>) -> Result<Json<Value>, AppErro
 
 async fn jwks(State(state): State<AppState>) -> Result<Json<JwkSet>, AppError> {
     let i = idp(&state)?;
-    Ok(Json(JwkSet { keys: vec![public_jwk(&i.settings.signing_key.to_public_key(), &i.kid)] }))
+    Ok(Json(JwkSet {
+        keys: vec![public_jwk(&i.settings.signing_key.to_public_key(), &i.kid)],
+    }))
 }
 
 #[derive(Deserialize)]
@@ -84,7 +89,13 @@ struct AuthorizeQuery {
 }
 
 fn bad_request(state: &AppState, lang: Lang) -> Result<Response, AppError> {
-    let page = MessagePage::new(state, lang, "login-failed-title", "login-failed-body", Some(("/", "to-front")));
+    let page = MessagePage::new(
+        state,
+        lang,
+        "login-failed-title",
+        "login-failed-body",
+        Some(("/", "to-front")),
+    );
     render_status(StatusCode::BAD_REQUEST, &page)
 }
 
@@ -128,14 +139,39 @@ struct PickerPage {
     error: Option<String>,
 }
 
-async fn picker(state: &AppState, lang: Lang, request_id: String, staff: bool, high: bool, pid_value: String, error: Option<&str>) -> Result<Response, AppError> {
-    let layout = Layout::new(state, lang, "/test-idp/authorize", if staff { "idp-staff-title" } else { "idp-title" });
+async fn picker(
+    state: &AppState,
+    lang: Lang,
+    request_id: String,
+    staff: bool,
+    high: bool,
+    pid_value: String,
+    error: Option<&str>,
+) -> Result<Response, AppError> {
+    let layout = Layout::new(
+        state,
+        lang,
+        "/test-idp/authorize",
+        if staff {
+            "idp-staff-title"
+        } else {
+            "idp-title"
+        },
+    );
     let mut groups: Vec<Group> = Vec::new();
     let mut staff_users = Vec::new();
     if staff {
         for s in state.store.staff_users().await? {
-            let roles: Vec<String> = s.roles.iter().map(|r| layout.tr.t(&format!("role-{}", r.code()))).collect();
-            staff_users.push(StaffRow { username: s.username, name: s.name, roles: roles.join(", ") });
+            let roles: Vec<String> = s
+                .roles
+                .iter()
+                .map(|r| layout.tr.t(&format!("role-{}", r.code())))
+                .collect();
+            staff_users.push(StaffRow {
+                username: s.username,
+                name: s.name,
+                roles: roles.join(", "),
+            });
         }
     } else {
         for c in state.store.login_candidates(4).await? {
@@ -147,41 +183,103 @@ async fn picker(state: &AppState, lang: Lang, request_id: String, staff: bool, h
                 CandidateGroup::Elderly => "idp-group-elderly",
             };
             let title = layout.tr.t(key);
-            let person = Candidate { fnr: c.fnr.to_string(), name: c.name, born: layout.tr.t1("idp-born", "date", &c.birth_date.to_string()) };
+            let person = Candidate {
+                fnr: c.fnr.to_string(),
+                name: c.name,
+                born: layout.tr.t1("idp-born", "date", &c.birth_date.to_string()),
+            };
             match groups.iter_mut().find(|g| g.title == title) {
                 Some(g) => g.people.push(person),
-                None => groups.push(Group { title, people: vec![person] }),
+                None => groups.push(Group {
+                    title,
+                    people: vec![person],
+                }),
             }
         }
     }
     let error = error.map(|k| layout.tr.t(k));
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    render_status(status, &PickerPage { layout, request_id, staff, high, groups, staff_users, pid_value, error })
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    render_status(
+        status,
+        &PickerPage {
+            layout,
+            request_id,
+            staff,
+            high,
+            groups,
+            staff_users,
+            pid_value,
+            error,
+        },
+    )
 }
 
-async fn authorize_page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<AuthorizeQuery>) -> Result<Response, AppError> {
+async fn authorize_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<AuthorizeQuery>,
+) -> Result<Response, AppError> {
     let i = idp(&state)?;
-    let lang = q.ui_locales.as_deref().and_then(|l| l.split(' ').find_map(Lang::from_code)).unwrap_or_else(|| Lang::negotiate(&headers));
-    let (Some(client_id), Some(redirect_uri)) = (q.client_id, q.redirect_uri) else { return bad_request(&state, lang) };
-    let Some(client) = i.client(&client_id) else { return bad_request(&state, lang) };
+    let lang = q
+        .ui_locales
+        .as_deref()
+        .and_then(|l| l.split(' ').find_map(Lang::from_code))
+        .unwrap_or_else(|| Lang::negotiate(&headers));
+    let (Some(client_id), Some(redirect_uri)) = (q.client_id, q.redirect_uri) else {
+        return bad_request(&state, lang);
+    };
+    let Some(client) = i.client(&client_id) else {
+        return bad_request(&state, lang);
+    };
     if !client.redirect_uris.contains(&redirect_uri) {
         return bad_request(&state, lang);
     }
     let st = q.state.clone().unwrap_or_default();
-    let invalid = |desc: &str| redirect_with(&redirect_uri, &[("error", "invalid_request"), ("error_description", desc), ("state", &st), ("iss", &i.issuer)]);
+    let invalid = |desc: &str| {
+        redirect_with(
+            &redirect_uri,
+            &[
+                ("error", "invalid_request"),
+                ("error_description", desc),
+                ("state", &st),
+                ("iss", &i.issuer),
+            ],
+        )
+    };
     if q.response_type.as_deref() != Some("code") {
         return Ok(invalid("response_type must be code"));
     }
-    if !q.scope.as_deref().unwrap_or_default().split(' ').any(|s| s == "openid") {
+    if !q
+        .scope
+        .as_deref()
+        .unwrap_or_default()
+        .split(' ')
+        .any(|s| s == "openid")
+    {
         return Ok(invalid("scope must include openid"));
     }
-    let Some(code_challenge) = q.code_challenge.filter(|_| q.code_challenge_method.as_deref() == Some("S256")) else {
+    let Some(code_challenge) = q
+        .code_challenge
+        .filter(|_| q.code_challenge_method.as_deref() == Some("S256"))
+    else {
         return Ok(invalid("PKCE with S256 is required"));
     };
     let request_id = random_token();
     let high = q.acr_values.as_deref() == Some("idporten-loa-high");
     let staff = client.staff;
-    let pending = Pending { client_id, redirect_uri, state: q.state, nonce: q.nonce, code_challenge, acr_values: q.acr_values, created: state.clock.now() };
+    let pending = Pending {
+        client_id,
+        redirect_uri,
+        state: q.state,
+        nonce: q.nonce,
+        code_challenge,
+        acr_values: q.acr_values,
+        created: state.clock.now(),
+    };
     if let Ok(mut p) = i.pending.lock() {
         let now = state.clock.now();
         p.retain(|_, v| now.duration_since(v.created) < SignedDuration::from_mins(10));
@@ -203,19 +301,29 @@ struct PickForm {
     user: String,
 }
 
-async fn authorize_submit(State(state): State<AppState>, lang: Lang, Form(f): Form<PickForm>) -> Result<Response, AppError> {
+async fn authorize_submit(
+    State(state): State<AppState>,
+    lang: Lang,
+    Form(f): Form<PickForm>,
+) -> Result<Response, AppError> {
     let i = idp(&state)?;
     let now = state.clock.now();
     let (client_id, high) = {
-        let p = i.pending.lock().map_err(|_| AppError::Internal("lock".into()))?;
+        let p = i
+            .pending
+            .lock()
+            .map_err(|_| AppError::Internal("lock".into()))?;
         match p.get(&f.request_id) {
-            Some(req) if now.duration_since(req.created) < SignedDuration::from_mins(10) => {
-                (req.client_id.clone(), req.acr_values.as_deref() == Some("idporten-loa-high"))
-            }
+            Some(req) if now.duration_since(req.created) < SignedDuration::from_mins(10) => (
+                req.client_id.clone(),
+                req.acr_values.as_deref() == Some("idporten-loa-high"),
+            ),
             _ => return bad_request(&state, lang),
         }
     };
-    let Some(client) = i.client(&client_id) else { return bad_request(&state, lang) };
+    let Some(client) = i.client(&client_id) else {
+        return bad_request(&state, lang);
+    };
     let sid = random_token();
     let claims = if client.staff {
         let users = state.store.staff_users().await?;
@@ -225,20 +333,42 @@ async fn authorize_submit(State(state): State<AppState>, lang: Lang, Form(f): Fo
         let roles: Vec<&str> = u.roles.iter().map(|r| r.code()).collect();
         json!({"sub": u.username, "name": u.name, "roles": roles, "sid": sid, "auth_time": now.as_second()})
     } else {
-        let typed = if f.pick.trim().is_empty() { f.pid.trim() } else { f.pick.trim() };
+        let typed = if f.pick.trim().is_empty() {
+            f.pid.trim()
+        } else {
+            f.pick.trim()
+        };
         let person = match Fodselsnummer::parse(typed) {
             Ok(fnr) => state.store.person_by_fnr(&fnr).await?,
             Err(_) => None,
         };
         let Some(person) = person else {
-            return picker(&state, lang, f.request_id, false, high, typed.chars().take(20).collect(), Some("idp-err-unknown")).await;
+            return picker(
+                &state,
+                lang,
+                f.request_id,
+                false,
+                high,
+                typed.chars().take(20).collect(),
+                Some("idp-err-unknown"),
+            )
+            .await;
         };
-        let acr = if f.acr == "idporten-loa-high" { "idporten-loa-high" } else { "idporten-loa-substantial" };
+        let acr = if f.acr == "idporten-loa-high" {
+            "idporten-loa-high"
+        } else {
+            "idporten-loa-substantial"
+        };
         let sub = sha256_hex(&format!("{}:{}", client.client_id, person.fnr))[..32].to_owned();
         json!({"sub": sub, "pid": person.fnr.as_str(), "acr": acr, "amr": ["TestID"], "auth_time": now.as_second(),
                "locale": lang.code(), "sid": sid})
     };
-    let Some(req) = i.pending.lock().map_err(|_| AppError::Internal("lock".into()))?.remove(&f.request_id) else {
+    let Some(req) = i
+        .pending
+        .lock()
+        .map_err(|_| AppError::Internal("lock".into()))?
+        .remove(&f.request_id)
+    else {
         return bad_request(&state, lang);
     };
     let mut claims = claims;
@@ -248,10 +378,22 @@ async fn authorize_submit(State(state): State<AppState>, lang: Lang, Form(f): Fo
     let code = random_token();
     if let Ok(mut codes) = i.codes.lock() {
         codes.retain(|_, v| now.duration_since(v.created) < SignedDuration::from_mins(2));
-        codes.insert(code.clone(), Issued { client_id: req.client_id, redirect_uri: req.redirect_uri.clone(), code_challenge: req.code_challenge, claims, created: now });
+        codes.insert(
+            code.clone(),
+            Issued {
+                client_id: req.client_id,
+                redirect_uri: req.redirect_uri.clone(),
+                code_challenge: req.code_challenge,
+                claims,
+                created: now,
+            },
+        );
     }
     let st = req.state.unwrap_or_default();
-    Ok(redirect_with(&req.redirect_uri, &[("code", &code), ("state", &st), ("iss", &i.issuer)]))
+    Ok(redirect_with(
+        &req.redirect_uri,
+        &[("code", &code), ("state", &st), ("iss", &i.issuer)],
+    ))
 }
 
 #[derive(Deserialize)]
@@ -276,40 +418,76 @@ fn token_error(status: StatusCode, error: &str) -> Response {
 
 /// Client id and secret from HTTP Basic (form-decoded, RFC 6749 §2.3.1) or the form body.
 fn client_credentials(headers: &HeaderMap, f: &TokenForm) -> Option<(String, String)> {
-    if let Some(basic) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Basic ")) {
+    if let Some(basic) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+    {
         let decoded = String::from_utf8(STANDARD.decode(basic.trim()).ok()?).ok()?;
         let (id, secret) = decoded.split_once(':')?;
-        let dec = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+        let dec = |s: &str| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+        };
         return Some((dec(id)?, dec(secret)?));
     }
     (!f.client_id.is_empty()).then(|| (f.client_id.clone(), f.client_secret.clone()))
 }
 
-async fn token(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<TokenForm>) -> Result<Response, AppError> {
+async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<TokenForm>,
+) -> Result<Response, AppError> {
     let i = idp(&state)?;
     let now = state.clock.now();
     let Some((client_id, secret)) = client_credentials(&headers, &f) else {
         return Ok(token_error(StatusCode::UNAUTHORIZED, "invalid_client"));
     };
-    let Some(client) = i.client(&client_id).filter(|c| constant_time_eq(&c.client_secret, &secret)) else {
+    let Some(client) = i
+        .client(&client_id)
+        .filter(|c| constant_time_eq(&c.client_secret, &secret))
+    else {
         return Ok(token_error(StatusCode::UNAUTHORIZED, "invalid_client"));
     };
     if f.grant_type != "authorization_code" {
-        return Ok(token_error(StatusCode::BAD_REQUEST, "unsupported_grant_type"));
+        return Ok(token_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+        ));
     }
-    let issued = i.codes.lock().map_err(|_| AppError::Internal("lock".into()))?.remove(&f.code);
-    let Some(issued) = issued else { return Ok(token_error(StatusCode::BAD_REQUEST, "invalid_grant")) };
+    let issued = i
+        .codes
+        .lock()
+        .map_err(|_| AppError::Internal("lock".into()))?
+        .remove(&f.code);
+    let Some(issued) = issued else {
+        return Ok(token_error(StatusCode::BAD_REQUEST, "invalid_grant"));
+    };
     let fresh = now.duration_since(issued.created) <= SignedDuration::from_secs(60);
-    let pkce_ok = verifier_is_valid(&f.code_verifier) && constant_time_eq(&challenge_s256(&f.code_verifier), &issued.code_challenge);
-    if issued.client_id != client.client_id || issued.redirect_uri != f.redirect_uri || !fresh || !pkce_ok {
+    let pkce_ok = verifier_is_valid(&f.code_verifier)
+        && constant_time_eq(&challenge_s256(&f.code_verifier), &issued.code_challenge);
+    if issued.client_id != client.client_id
+        || issued.redirect_uri != f.redirect_uri
+        || !fresh
+        || !pkce_ok
+    {
         return Ok(token_error(StatusCode::BAD_REQUEST, "invalid_grant"));
     }
     let mut claims = issued.claims;
     let iat = now.as_second();
-    for (k, v) in [("iss", json!(i.issuer)), ("aud", json!(client.client_id)), ("iat", json!(iat)), ("exp", json!(iat + 120)), ("jti", json!(random_token()))] {
+    for (k, v) in [
+        ("iss", json!(i.issuer)),
+        ("aud", json!(client.client_id)),
+        ("iat", json!(iat)),
+        ("exp", json!(iat + 120)),
+        ("jti", json!(random_token())),
+    ] {
         claims[k] = v;
     }
-    let id_token = sign_rs256(&i.settings.signing_key, &i.kid, &claims).map_err(|e| AppError::Internal(e.to_string()))?;
+    let id_token = sign_rs256(&i.settings.signing_key, &i.kid, &claims)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(Json(json!({"access_token": random_token(), "id_token": id_token, "token_type": "Bearer", "expires_in": 120, "scope": "openid profile"}))
         .into_response())
 }
@@ -322,7 +500,11 @@ struct EndSessionQuery {
 }
 
 /// RP-initiated logout: the hint must be a token we signed; the return URI must be registered.
-async fn end_session(State(state): State<AppState>, lang: Lang, Query(q): Query<EndSessionQuery>) -> Result<Response, AppError> {
+async fn end_session(
+    State(state): State<AppState>,
+    lang: Lang,
+    Query(q): Query<EndSessionQuery>,
+) -> Result<Response, AppError> {
     let i = idp(&state)?;
     let keys = [public_jwk(&i.settings.signing_key.to_public_key(), &i.kid)];
     let aud = q
@@ -334,7 +516,10 @@ async fn end_session(State(state): State<AppState>, lang: Lang, Query(q): Query<
     match (client, q.post_logout_redirect_uri) {
         (Some(c), Some(uri)) if c.post_logout_redirect_uris.contains(&uri) => {
             let st = q.state.unwrap_or_default();
-            let params: HashMap<&str, &str> = [("state", st.as_str())].into_iter().filter(|(_, v)| !v.is_empty()).collect();
+            let params: HashMap<&str, &str> = [("state", st.as_str())]
+                .into_iter()
+                .filter(|(_, v)| !v.is_empty())
+                .collect();
             let params: Vec<(&str, &str)> = params.into_iter().collect();
             Ok(redirect_with(&uri, &params))
         }

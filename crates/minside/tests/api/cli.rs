@@ -7,7 +7,14 @@ use std::process::{Command, Stdio};
 const BIN: &str = env!("CARGO_BIN_EXE_minside");
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("minside-cli-{name}-{}", minside_web::security::random_token().chars().filter(char::is_ascii_alphanumeric).take(8).collect::<String>()));
+    let d = std::env::temp_dir().join(format!(
+        "minside-cli-{name}-{}",
+        minside_web::security::random_token()
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(8)
+            .collect::<String>()
+    ));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
@@ -17,12 +24,26 @@ fn check_config_names_every_missing_production_key_and_masks_secrets() {
     let dir = temp_dir("check");
     let file = dir.join("minside.toml");
     std::fs::write(&file, "database_url = \"postgres://minside:hunter2@db.example/minside\"\nsession_secret = \"short\"\n").unwrap();
-    let out = Command::new(BIN).args(["check-config", "--config"]).arg(&file).env_remove("DATABASE_URL").output().unwrap();
+    let out = Command::new(BIN)
+        .args(["check-config", "--config"])
+        .arg(&file)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stdout.contains("hunter2") && !stdout.contains("\"short\""), "{stdout}");
-    for key in ["public_url", "session_secret", "citizen_idp.issuer", "citizen_idp.client_secret", "staff_idp.issuer"] {
+    assert!(
+        !stdout.contains("hunter2") && !stdout.contains("\"short\""),
+        "{stdout}"
+    );
+    for key in [
+        "public_url",
+        "session_secret",
+        "citizen_idp.issuer",
+        "citizen_idp.client_secret",
+        "staff_idp.issuer",
+    ] {
         assert!(stderr.contains(key), "{key} not named: {stderr}");
     }
 }
@@ -31,8 +52,16 @@ fn check_config_names_every_missing_production_key_and_masks_secrets() {
 fn serve_refuses_the_test_idp_unless_the_environment_is_test() {
     let dir = temp_dir("serve");
     let file = dir.join("minside.toml");
-    std::fs::write(&file, "environment = \"production\"\n[test_idp]\nenabled = true\n").unwrap();
-    let out = Command::new(BIN).args(["serve", "--config"]).arg(&file).output().unwrap();
+    std::fs::write(
+        &file,
+        "environment = \"production\"\n[test_idp]\nenabled = true\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("test_idp.enabled"));
 }
@@ -40,7 +69,14 @@ fn serve_refuses_the_test_idp_unless_the_environment_is_test() {
 #[tokio::test]
 async fn migrate_and_seed_work_against_a_fresh_database() {
     let url = fresh_database_url().await;
-    let run = |args: &[&str]| Command::new(BIN).args(args).env("MINSIDE_DATABASE_URL", &url).env("MINSIDE_ENVIRONMENT", "test").output().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env("MINSIDE_DATABASE_URL", &url)
+            .env("MINSIDE_ENVIRONMENT", "test")
+            .output()
+            .unwrap()
+    };
     let m = run(&["migrate"]);
     assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
     let s = run(&["seed", "--persons", "40"]);
@@ -52,7 +88,14 @@ async fn migrate_and_seed_work_against_a_fresh_database() {
 async fn demo_starts_with_everything_embedded_and_prints_how_to_log_in() {
     let data = temp_dir("demo");
     let mut child = Command::new(BIN)
-        .args(["demo", "--listen", "127.0.0.1:0", "--persons", "60", "--data"])
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--persons",
+            "60",
+            "--data",
+        ])
         .arg(&data)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -60,13 +103,27 @@ async fn demo_starts_with_everything_embedded_and_prints_how_to_log_in() {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
-    let url = first.strip_prefix("minside is running at ").expect(&first).to_owned();
+    let url = first
+        .strip_prefix("minside is running at ")
+        .expect(&first)
+        .to_owned();
     let second = lines.next().unwrap().unwrap();
-    assert!(second.contains("Log in as a synthetic resident"), "{second}");
+    assert!(
+        second.contains("Log in as a synthetic resident"),
+        "{second}"
+    );
     let ready = reqwest::get(format!("{url}/readyz")).await.unwrap();
     assert_eq!(ready.status(), 200);
-    let idp = reqwest::get(format!("{url}/login")).await.unwrap().text().await.unwrap();
-    assert!(idp.contains("name=\"pid\""), "the test login page offers the pid field");
+    let idp = reqwest::get(format!("{url}/login"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        idp.contains("name=\"pid\""),
+        "the test login page offers the pid field"
+    );
     child.kill().unwrap();
     let _ = child.wait();
     assert!(data.join("minside.db").exists() && data.join("test-idp-key.pem").exists());

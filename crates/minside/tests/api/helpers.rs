@@ -27,16 +27,25 @@ impl Clock for TestClock {
 /// One RSA key per test process: generating 2048-bit keys is the slow part of a spawn.
 fn signing_key() -> rsa::RsaPrivateKey {
     static KEY: OnceLock<rsa::RsaPrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| minside::keys::generate().unwrap()).clone()
+    KEY.get_or_init(|| minside::keys::generate().unwrap())
+        .clone()
 }
 
-#[expect(clippy::disallowed_methods, reason = "tests choose their database from the environment")]
+#[expect(
+    clippy::disallowed_methods,
+    reason = "tests choose their database from the environment"
+)]
 pub fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 fn unique() -> String {
-    minside_web::security::random_token().chars().filter(char::is_ascii_alphanumeric).take(12).collect::<String>().to_lowercase()
+    minside_web::security::random_token()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(12)
+        .collect::<String>()
+        .to_lowercase()
 }
 
 /// A fresh database: a new SQLite file, or a new PostgreSQL database on the server at
@@ -46,8 +55,12 @@ pub async fn fresh_database_url() -> String {
         Some(base) => {
             use sqlx::Executor;
             let name = format!("minside_test_{}", unique());
-            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&base).await.expect("PostgreSQL at MINSIDE_TEST_DATABASE_URL");
-            conn.execute(format!("create database {name}").as_str()).await.unwrap();
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&base)
+                .await
+                .expect("PostgreSQL at MINSIDE_TEST_DATABASE_URL");
+            conn.execute(format!("create database {name}").as_str())
+                .await
+                .unwrap();
             let mut url = url::Url::parse(&base).unwrap();
             url.set_path(&format!("/{name}"));
             url.to_string()
@@ -71,11 +84,13 @@ pub struct TestApp {
 
 /// The test configuration: environment test, test IdP on, 150 synthetic residents.
 pub fn test_config(database_url: String) -> Config {
-    let mut c = Config::default();
-    c.environment = Environment::Test;
-    c.listen = "127.0.0.1:0".into();
-    c.database_url = Secret(database_url);
-    c.session_secret = Secret("test-session-secret-of-at-least-32-chars".into());
+    let mut c = Config {
+        environment: Environment::Test,
+        listen: "127.0.0.1:0".into(),
+        database_url: Secret(database_url),
+        session_secret: Secret("test-session-secret-of-at-least-32-chars".into()),
+        ..Config::default()
+    };
     c.test_idp.enabled = true;
     c.citizen_idp.client_secret = Secret("citizen-secret".into());
     c.staff_idp.client_secret = Secret("staff-secret".into());
@@ -91,20 +106,37 @@ impl TestApp {
 
     pub async fn spawn_with(config: Config) -> Self {
         if env("MINSIDE_TEST_LOG").is_some() {
-            let _ = tracing_subscriber::fmt().with_env_filter("info,sqlx=warn").with_test_writer().try_init();
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter("info,sqlx=warn")
+                .with_test_writer()
+                .try_init();
         }
         // Starts at the real time (a third-party OP in the same test checks times against its
         // own clock) and then moves only when a test advances it.
         let clock = Arc::new(TestClock(Mutex::new(minside::clock::SystemClock.now())));
         let key = config.test_idp.enabled.then(signing_key);
-        let app = Application::build(config.clone(), clock.clone(), key).await.expect("application builds");
-        minside::seed_if_empty(&app.store, &config, clock.as_ref()).await.unwrap();
+        let app = Application::build(config.clone(), clock.clone(), key)
+            .await
+            .expect("application builds");
+        minside::seed_if_empty(&app.store, &config, clock.as_ref())
+            .await
+            .unwrap();
         let address = app.public_url.clone();
         let store = app.store.clone();
         tokio::spawn(app.run_until(std::future::pending()));
         let jar = Arc::new(reqwest::cookie::Jar::default());
-        let client = reqwest::Client::builder().cookie_provider(jar.clone()).build().unwrap();
-        Self { address, client, jar, store, clock, config }
+        let client = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .build()
+            .unwrap();
+        Self {
+            address,
+            client,
+            jar,
+            store,
+            clock,
+            config,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -126,14 +158,21 @@ impl TestApp {
     pub fn session_cookie(&self) -> Option<String> {
         let url = reqwest::Url::parse(&self.address).unwrap();
         let header = self.jar.cookies(&url)?;
-        header.to_str().ok()?.split("; ").find_map(|p| p.strip_prefix("minside=").map(str::to_owned))
+        header
+            .to_str()
+            .ok()?
+            .split("; ")
+            .find_map(|p| p.strip_prefix("minside=").map(str::to_owned))
     }
 
     /// Starts a citizen login and returns the test IdP's picker page (HTML) and its final URL.
     pub async fn open_test_idp(&self, path: &str) -> (String, String) {
         let (status, url, html) = self.get_html(path).await;
         assert_eq!(status, 200, "{url}");
-        assert!(url.contains("/test-idp/authorize"), "expected the test IdP, got {url}");
+        assert!(
+            url.contains("/test-idp/authorize"),
+            "expected the test IdP, got {url}"
+        );
         (url, html)
     }
 
@@ -144,12 +183,23 @@ impl TestApp {
     }
 
     /// Submits the picker form on an already opened test IdP page.
-    pub async fn pick_person(&self, idp_html: &str, fnr: Option<&str>, acr: &str) -> reqwest::Response {
+    pub async fn pick_person(
+        &self,
+        idp_html: &str,
+        fnr: Option<&str>,
+        acr: &str,
+    ) -> reqwest::Response {
         let request_id = form_value(idp_html, "request_id").expect("request_id on the picker page");
-        let pick = fnr.map(str::to_owned).unwrap_or_else(|| button_values(idp_html, "pick").remove(0));
+        let pick = fnr
+            .map(str::to_owned)
+            .unwrap_or_else(|| button_values(idp_html, "pick").remove(0));
         self.client
             .post(self.url("/test-idp/authorize"))
-            .form(&[("request_id", request_id.as_str()), ("pid", pick.as_str()), ("acr", acr)])
+            .form(&[
+                ("request_id", request_id.as_str()),
+                ("pid", pick.as_str()),
+                ("acr", acr),
+            ])
             .send()
             .await
             .unwrap()
@@ -160,13 +210,27 @@ impl TestApp {
         let (status, url, html) = self.get_html("/staff/login").await;
         assert_eq!(status, 200, "{url}");
         let request_id = form_value(&html, "request_id").unwrap();
-        self.client.post(self.url("/test-idp/authorize")).form(&[("request_id", request_id.as_str()), ("user", username)]).send().await.unwrap()
+        self.client
+            .post(self.url("/test-idp/authorize"))
+            .form(&[("request_id", request_id.as_str()), ("user", username)])
+            .send()
+            .await
+            .unwrap()
     }
 
     /// A seeded resident of a given kind, straight from the register.
-    pub async fn first_candidate(&self, group: minside_core::person::CandidateGroup) -> minside_core::person::LoginCandidate {
+    pub async fn first_candidate(
+        &self,
+        group: minside_core::person::CandidateGroup,
+    ) -> minside_core::person::LoginCandidate {
         use minside_core::ports::Store;
-        self.store.login_candidates(5).await.unwrap().into_iter().find(|c| c.group == group).expect("a seeded candidate of that group")
+        self.store
+            .login_candidates(5)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.group == group)
+            .expect("a seeded candidate of that group")
     }
 }
 
@@ -180,5 +244,12 @@ pub fn form_value(html: &str, name: &str) -> Option<String> {
 /// The values of every submit button named `name`.
 pub fn button_values(html: &str, name: &str) -> Vec<String> {
     let marker = format!("name=\"{name}\" value=\"");
-    html.match_indices(&marker).filter_map(|(i, _)| html[i + marker.len()..].split('"').next().map(str::to_owned)).collect()
+    html.match_indices(&marker)
+        .filter_map(|(i, _)| {
+            html[i + marker.len()..]
+                .split('"')
+                .next()
+                .map(str::to_owned)
+        })
+        .collect()
 }

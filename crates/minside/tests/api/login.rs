@@ -8,7 +8,9 @@ use minside_core::person::CandidateGroup;
 async fn a_resident_logs_in_through_the_test_idp_and_sees_their_name_on_the_dashboard() {
     let app = TestApp::spawn().await;
     let guardian = app.first_candidate(CandidateGroup::Guardian).await;
-    let res = app.login_citizen(Some(guardian.fnr.as_str()), "idporten-loa-substantial").await;
+    let res = app
+        .login_citizen(Some(guardian.fnr.as_str()), "idporten-loa-substantial")
+        .await;
     assert_eq!(res.status(), 200);
     assert!(res.url().path().ends_with("/min-side"), "{}", res.url());
     let html = res.text().await.unwrap();
@@ -35,12 +37,24 @@ async fn the_authorization_request_carries_pkce_s256_state_nonce_and_the_request
 async fn a_person_typed_in_by_number_can_log_in_and_an_unknown_number_is_refused_with_a_message() {
     let app = TestApp::spawn().await;
     let (_, html) = app.open_test_idp("/login").await;
-    let res = app.pick_person(&html, Some("20914695016"), "idporten-loa-substantial").await;
-    assert_eq!(res.status(), 422, "a valid number that is not seeded is not a test person");
-    assert!(res.text().await.unwrap().contains("Vi fant ingen testperson"));
+    let res = app
+        .pick_person(&html, Some("20914695016"), "idporten-loa-substantial")
+        .await;
+    assert_eq!(
+        res.status(),
+        422,
+        "a valid number that is not seeded is not a test person"
+    );
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Vi fant ingen testperson"));
     let (_, html) = app.open_test_idp("/login").await;
     let owner = app.first_candidate(CandidateGroup::Owner).await;
-    let res = app.pick_person(&html, Some(owner.fnr.as_str()), "idporten-loa-substantial").await;
+    let res = app
+        .pick_person(&html, Some(owner.fnr.as_str()), "idporten-loa-substantial")
+        .await;
     assert_eq!(res.status(), 200);
     assert!(res.url().path().ends_with("/min-side"));
 }
@@ -53,41 +67,103 @@ async fn the_session_id_is_rotated_at_login_and_the_old_one_stops_working() {
     app.login_citizen(None, "idporten-loa-substantial").await;
     let second = app.session_cookie().unwrap();
     assert_ne!(first, second);
-    let stale = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let res = stale.get(app.url("/min-side")).header("cookie", format!("minside={first}")).send().await.unwrap();
+    let stale = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = stale
+        .get(app.url("/min-side"))
+        .header("cookie", format!("minside={first}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 303, "the replaced session must be gone");
-    assert!(res.headers()["location"].to_str().unwrap().starts_with("/login"));
+    assert!(res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/login"));
 }
 
 #[tokio::test]
 async fn the_session_cookie_is_httponly_and_samesite_lax() {
     let app = TestApp::spawn().await;
-    let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
     let r = plain.get(app.url("/login")).send().await.unwrap();
     let login_cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(login_cookie.contains("HttpOnly") && login_cookie.contains("SameSite=Lax"), "{login_cookie}");
-    let idp = plain.get(r.headers()["location"].to_str().unwrap()).send().await.unwrap().text().await.unwrap();
+    assert!(
+        login_cookie.contains("HttpOnly") && login_cookie.contains("SameSite=Lax"),
+        "{login_cookie}"
+    );
+    let idp = plain
+        .get(r.headers()["location"].to_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let rid = form_value(&idp, "request_id").unwrap();
     let pick = crate::helpers::button_values(&idp, "pick").remove(0);
-    let r = plain.post(app.url("/test-idp/authorize")).form(&[("request_id", rid.as_str()), ("pick", pick.as_str())]).send().await.unwrap();
+    let r = plain
+        .post(app.url("/test-idp/authorize"))
+        .form(&[("request_id", rid.as_str()), ("pick", pick.as_str())])
+        .send()
+        .await
+        .unwrap();
     let cb = r.headers()["location"].to_str().unwrap().to_owned();
     let r = plain.get(&cb).send().await.unwrap();
     assert_eq!(r.status(), 303);
-    let cookies: Vec<String> = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
-    let session = cookies.iter().find(|c| c.starts_with("minside=")).expect("session cookie");
-    assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax") && session.contains("Path=/"), "{session}");
-    assert!(!session.contains("Secure"), "plain-HTTP loopback test instance");
+    let cookies: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("minside="))
+        .expect("session cookie");
+    assert!(
+        session.contains("HttpOnly")
+            && session.contains("SameSite=Lax")
+            && session.contains("Path=/"),
+        "{session}"
+    );
+    assert!(
+        !session.contains("Secure"),
+        "plain-HTTP loopback test instance"
+    );
 }
 
 #[tokio::test]
 async fn a_replayed_callback_is_refused() {
     let app = TestApp::spawn().await;
-    let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
     let r = plain.get(app.url("/login")).send().await.unwrap();
-    let idp = plain.get(r.headers()["location"].to_str().unwrap()).send().await.unwrap().text().await.unwrap();
+    let idp = plain
+        .get(r.headers()["location"].to_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let rid = form_value(&idp, "request_id").unwrap();
     let pick = crate::helpers::button_values(&idp, "pick").remove(0);
-    let r = plain.post(app.url("/test-idp/authorize")).form(&[("request_id", rid.as_str()), ("pick", pick.as_str())]).send().await.unwrap();
+    let r = plain
+        .post(app.url("/test-idp/authorize"))
+        .form(&[("request_id", rid.as_str()), ("pick", pick.as_str())])
+        .send()
+        .await
+        .unwrap();
     let cb = r.headers()["location"].to_str().unwrap().to_owned();
     assert_eq!(plain.get(&cb).send().await.unwrap().status(), 303);
     let again = plain.get(&cb).send().await.unwrap();
@@ -97,30 +173,74 @@ async fn a_replayed_callback_is_refused() {
 #[tokio::test]
 async fn a_callback_from_another_browser_is_refused_login_csrf() {
     let app = TestApp::spawn().await;
-    let victim = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let attacker = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
+    let victim = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let attacker = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
     let r = attacker.get(app.url("/login")).send().await.unwrap();
-    let idp = attacker.get(r.headers()["location"].to_str().unwrap()).send().await.unwrap().text().await.unwrap();
+    let idp = attacker
+        .get(r.headers()["location"].to_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let rid = form_value(&idp, "request_id").unwrap();
     let pick = crate::helpers::button_values(&idp, "pick").remove(0);
-    let r = attacker.post(app.url("/test-idp/authorize")).form(&[("request_id", rid.as_str()), ("pick", pick.as_str())]).send().await.unwrap();
+    let r = attacker
+        .post(app.url("/test-idp/authorize"))
+        .form(&[("request_id", rid.as_str()), ("pick", pick.as_str())])
+        .send()
+        .await
+        .unwrap();
     let cb = r.headers()["location"].to_str().unwrap().to_owned();
     let res = victim.get(&cb).send().await.unwrap();
-    assert_eq!(res.status(), 400, "the state is bound to the browser that started the login");
+    assert_eq!(
+        res.status(),
+        400,
+        "the state is bound to the browser that started the login"
+    );
     assert!(res.headers().get("set-cookie").is_none());
 }
 
 #[tokio::test]
 async fn the_token_endpoint_refuses_a_wrong_code_verifier_and_a_wrong_client_secret() {
     let app = TestApp::spawn().await;
-    let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
     let r = plain.get(app.url("/login")).send().await.unwrap();
-    let idp = plain.get(r.headers()["location"].to_str().unwrap()).send().await.unwrap().text().await.unwrap();
+    let idp = plain
+        .get(r.headers()["location"].to_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let rid = form_value(&idp, "request_id").unwrap();
     let pick = crate::helpers::button_values(&idp, "pick").remove(0);
-    let r = plain.post(app.url("/test-idp/authorize")).form(&[("request_id", rid.as_str()), ("pick", pick.as_str())]).send().await.unwrap();
+    let r = plain
+        .post(app.url("/test-idp/authorize"))
+        .form(&[("request_id", rid.as_str()), ("pick", pick.as_str())])
+        .send()
+        .await
+        .unwrap();
     let cb = reqwest::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
-    let code = cb.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    let code = cb
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
     let token = |secret: &'static str, verifier: &'static str| {
         let code = code.clone();
         let app_url = app.url("/test-idp/token");
@@ -128,41 +248,75 @@ async fn the_token_endpoint_refuses_a_wrong_code_verifier_and_a_wrong_client_sec
         async move {
             reqwest::Client::new()
                 .post(app_url)
-                .form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", redirect.as_str()),
-                        ("code_verifier", verifier), ("client_id", "minside"), ("client_secret", secret)])
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", code.as_str()),
+                    ("redirect_uri", redirect.as_str()),
+                    ("code_verifier", verifier),
+                    ("client_id", "minside"),
+                    ("client_secret", secret),
+                ])
                 .send()
                 .await
                 .unwrap()
         }
     };
     assert_eq!(token("wrong", "x".repeat(43).leak()).await.status(), 401);
-    let bad = token("citizen-secret", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk").await;
+    let bad = token(
+        "citizen-secret",
+        "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+    )
+    .await;
     assert_eq!(bad.status(), 400);
-    assert_eq!(bad.json::<serde_json::Value>().await.unwrap()["error"], "invalid_grant");
+    assert_eq!(
+        bad.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_grant"
+    );
 }
 
 #[tokio::test]
 async fn a_page_that_needs_a_high_level_steps_up_a_substantial_session() {
     let app = TestApp::spawn().await;
     let person = app.first_candidate(CandidateGroup::Owner).await;
-    app.login_citizen(Some(person.fnr.as_str()), "idporten-loa-substantial").await;
+    app.login_citizen(Some(person.fnr.as_str()), "idporten-loa-substantial")
+        .await;
     let (status, url, html) = app.get_html("/min-side/mine-opplysninger").await;
     assert_eq!(status, 200);
-    assert!(url.contains("/test-idp/authorize") && url.contains("acr_values=idporten-loa-high"), "{url}");
-    let res = app.pick_person(&html, Some(person.fnr.as_str()), "idporten-loa-high").await;
-    assert!(res.url().path().ends_with("/min-side/mine-opplysninger"), "{}", res.url());
+    assert!(
+        url.contains("/test-idp/authorize") && url.contains("acr_values=idporten-loa-high"),
+        "{url}"
+    );
+    let res = app
+        .pick_person(&html, Some(person.fnr.as_str()), "idporten-loa-high")
+        .await;
+    assert!(
+        res.url().path().ends_with("/min-side/mine-opplysninger"),
+        "{}",
+        res.url()
+    );
     let page = res.text().await.unwrap();
-    assert!(page.contains(person.fnr.as_str()), "the high-level page shows the number");
+    assert!(
+        page.contains(person.fnr.as_str()),
+        "the high-level page shows the number"
+    );
 }
 
 #[tokio::test]
 async fn an_id_token_below_the_requested_level_is_refused() {
     let app = TestApp::spawn().await;
     let person = app.first_candidate(CandidateGroup::Owner).await;
-    let (_, html) = app.open_test_idp("/login?loa=high&return_to=/min-side/mine-opplysninger").await;
-    let res = app.pick_person(&html, Some(person.fnr.as_str()), "idporten-loa-substantial").await;
+    let (_, html) = app
+        .open_test_idp("/login?loa=high&return_to=/min-side/mine-opplysninger")
+        .await;
+    let res = app
+        .pick_person(&html, Some(person.fnr.as_str()), "idporten-loa-substantial")
+        .await;
     assert_eq!(res.status(), 400);
-    assert!(res.text().await.unwrap().contains("Innloggingen ble ikke fullført"));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Innloggingen ble ikke fullført"));
     assert!(app.session_cookie().is_none());
 }
 
@@ -172,10 +326,16 @@ async fn a_session_ends_after_thirty_idle_minutes() {
     app.login_citizen(None, "idporten-loa-substantial").await;
     app.clock.advance(SignedDuration::from_mins(29));
     let (_, url, _) = app.get_html("/min-side").await;
-    assert!(url.ends_with("/min-side"), "still logged in after 29 minutes: {url}");
+    assert!(
+        url.ends_with("/min-side"),
+        "still logged in after 29 minutes: {url}"
+    );
     app.clock.advance(SignedDuration::from_mins(31));
     let (_, url, _) = app.get_html("/min-side").await;
-    assert!(url.contains("/test-idp/authorize"), "idle timeout sends the browser to login: {url}");
+    assert!(
+        url.contains("/test-idp/authorize"),
+        "idle timeout sends the browser to login: {url}"
+    );
 }
 
 #[tokio::test]
@@ -189,16 +349,30 @@ async fn a_session_ends_at_the_absolute_limit_even_when_active() {
     }
     app.clock.advance(SignedDuration::from_mins(21));
     let (_, url, _) = app.get_html("/min-side").await;
-    assert!(url.contains("/test-idp/authorize"), "two hours after login the session is over: {url}");
+    assert!(
+        url.contains("/test-idp/authorize"),
+        "two hours after login the session is over: {url}"
+    );
 }
 
 #[tokio::test]
 async fn the_test_idp_is_a_real_openid_provider_with_discovery_and_jwks() {
     let app = TestApp::spawn().await;
-    let d: serde_json::Value = app.get("/test-idp/.well-known/openid-configuration").await.json().await.unwrap();
+    let d: serde_json::Value = app
+        .get("/test-idp/.well-known/openid-configuration")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(d["issuer"], app.url("/test-idp"));
-    assert_eq!(d["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+    assert_eq!(
+        d["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
     let jwks: serde_json::Value = app.get("/test-idp/jwks").await.json().await.unwrap();
     assert_eq!(jwks["keys"][0]["kty"], "RSA");
-    assert!(jwks["keys"][0].get("d").is_none(), "no private parts in the JWKS");
+    assert!(
+        jwks["keys"][0].get("d").is_none(),
+        "no private parts in the JWKS"
+    );
 }

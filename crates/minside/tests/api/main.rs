@@ -1,5 +1,10 @@
 //! The one integration test binary: real server on port 0, fresh database per test (SQLite,
 //! or PostgreSQL when MINSIDE_TEST_DATABASE_URL is set), settable clock.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test harness: a failed step fails the test"
+)]
 
 mod cli;
 mod helpers;

@@ -3,20 +3,33 @@
 use crate::helpers::TestApp;
 use minside_core::person::CandidateGroup;
 
-const LANGS: [(&str, &str); 3] = [("nb", "Hopp til hovedinnhold"), ("nn", "Hopp til hovudinnhaldet"), ("en", "Skip to main content")];
+const LANGS: [(&str, &str); 3] = [
+    ("nb", "Hopp til hovedinnhold"),
+    ("nn", "Hopp til hovudinnhaldet"),
+    ("en", "Skip to main content"),
+];
 
 async fn assert_page(app: &TestApp, path: &str, lang: &str, skip: &str) {
     let res = app.get(path).await;
     let url = res.url().to_string();
     let headers = res.headers().clone();
     let html = res.text().await.unwrap();
-    assert!(html.contains(&format!("<html lang=\"{lang}\"")), "{path} in {lang} ({url})");
+    assert!(
+        html.contains(&format!("<html lang=\"{lang}\"")),
+        "{path} in {lang} ({url})"
+    );
     assert!(html.contains(skip), "{path} in {lang} has the skip link");
-    assert!(!html.contains('⟦'), "{path} in {lang} has a missing translation");
+    assert!(
+        !html.contains('⟦'),
+        "{path} in {lang} has a missing translation"
+    );
     assert_eq!(html.matches("<h1").count(), 1, "{path} has exactly one h1");
     assert!(html.contains("<main id=\"main\""));
     let csp = headers["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
     assert_eq!(headers["x-content-type-options"], "nosniff");
 }
 
@@ -31,7 +44,8 @@ async fn every_page_renders_in_bokmal_nynorsk_and_english() {
         assert_page(&app, "/login", lang, skip).await;
     }
     let (_, html) = app.open_test_idp("/login").await;
-    app.pick_person(&html, Some(owner.fnr.as_str()), "idporten-loa-high").await;
+    app.pick_person(&html, Some(owner.fnr.as_str()), "idporten-loa-high")
+        .await;
     for (lang, skip) in LANGS {
         app.get(&format!("/lang/{lang}")).await;
         for path in ["/min-side", "/min-side/mine-opplysninger", "/logged-out"] {
@@ -50,11 +64,25 @@ async fn every_page_renders_in_bokmal_nynorsk_and_english() {
 #[tokio::test]
 async fn the_language_switch_remembers_the_choice_and_returns_only_to_local_pages() {
     let app = TestApp::spawn().await;
-    let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let r = plain.get(app.url("/lang/nn?return_to=/min-side")).send().await.unwrap();
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = plain
+        .get(app.url("/lang/nn?return_to=/min-side"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers()["location"], "/min-side");
-    assert!(r.headers()["set-cookie"].to_str().unwrap().starts_with("lang=nn"));
-    let r = plain.get(app.url("/lang/en?return_to=https://evil.example/")).send().await.unwrap();
+    assert!(r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .starts_with("lang=nn"));
+    let r = plain
+        .get(app.url("/lang/en?return_to=https://evil.example/"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers()["location"], "/");
 }
 
@@ -74,7 +102,18 @@ async fn unknown_pages_are_404_and_health_endpoints_answer() {
 async fn the_dashboard_shows_the_residents_properties_and_children() {
     let app = TestApp::spawn().await;
     let guardian = app.first_candidate(CandidateGroup::Guardian).await;
-    let html = app.login_citizen(Some(guardian.fnr.as_str()), "idporten-loa-substantial").await.text().await.unwrap();
-    assert!(html.contains("Barn du er foresatt for"), "guardians see their children");
-    assert!(!html.contains(guardian.fnr.as_str()), "the dashboard does not print the number");
+    let html = app
+        .login_citizen(Some(guardian.fnr.as_str()), "idporten-loa-substantial")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Barn du er foresatt for"),
+        "guardians see their children"
+    );
+    assert!(
+        !html.contains(guardian.fnr.as_str()),
+        "the dashboard does not print the number"
+    );
 }

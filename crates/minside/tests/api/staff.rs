@@ -10,7 +10,10 @@ async fn a_resident_session_never_reaches_a_staff_page() {
     app.login_citizen(None, "idporten-loa-high").await;
     let (status, url, _) = app.get_html("/staff").await;
     assert_eq!(status, 200);
-    assert!(url.contains("/test-idp/authorize") && url.contains("client_id=minside-staff"), "sent to staff login: {url}");
+    assert!(
+        url.contains("/test-idp/authorize") && url.contains("client_id=minside-staff"),
+        "sent to staff login: {url}"
+    );
 }
 
 #[tokio::test]
@@ -40,22 +43,51 @@ async fn a_caseworkers_look_up_is_access_logged_and_the_resident_sees_who_and_wh
     let res = app
         .client
         .post(app.url("/staff/person"))
-        .form(&[("csrf", csrf.as_str()), ("fnr", person.fnr.as_str()), ("purpose", "Henvendelse om eiendomsskatt")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("fnr", person.fnr.as_str()),
+            ("purpose", "Henvendelse om eiendomsskatt"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains(&person.name));
-    let id = app.store.person_by_fnr(&person.fnr).await.unwrap().unwrap().id;
+    let id = app
+        .store
+        .person_by_fnr(&person.fnr)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     let log = app.store.access_log(id).await.unwrap();
     assert_eq!(log.len(), 1);
-    assert_eq!((log[0].actor_kind.as_str(), log[0].actor_name.as_str()), ("staff", "Siri Saksbehandler"));
+    assert_eq!(
+        (log[0].actor_kind.as_str(), log[0].actor_name.as_str()),
+        ("staff", "Siri Saksbehandler")
+    );
     assert_eq!(log[0].purpose, "Henvendelse om eiendomsskatt");
 
-    let resident = TestApp { client: reqwest::Client::builder().cookie_store(true).build().unwrap(), ..app };
-    let (_, html) = resident.open_test_idp("/login?loa=high&return_to=/min-side/mine-opplysninger").await;
-    let page = resident.pick_person(&html, Some(person.fnr.as_str()), "idporten-loa-high").await.text().await.unwrap();
-    assert!(page.contains("Siri Saksbehandler") && page.contains("Henvendelse om eiendomsskatt"), "{page}");
+    let resident = TestApp {
+        client: reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap(),
+        ..app
+    };
+    let (_, html) = resident
+        .open_test_idp("/login?loa=high&return_to=/min-side/mine-opplysninger")
+        .await;
+    let page = resident
+        .pick_person(&html, Some(person.fnr.as_str()), "idporten-loa-high")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Siri Saksbehandler") && page.contains("Henvendelse om eiendomsskatt"),
+        "{page}"
+    );
 }
 
 #[tokio::test]
@@ -65,14 +97,39 @@ async fn bad_input_gives_field_errors_in_the_users_language_and_nothing_is_logge
     app.get("/lang/en").await;
     let html = app.login_staff("saksbehandler").await.text().await.unwrap();
     let csrf = form_value(&html, "csrf").unwrap();
-    let res = app.client.post(app.url("/staff/person")).form(&[("csrf", csrf.as_str()), ("fnr", "13097248032"), ("purpose", " ")]).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/staff/person"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("fnr", "13097248032"),
+            ("purpose", " "),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 422);
     let page = res.text().await.unwrap();
-    assert!(page.contains("The number is not valid") && page.contains("Enter why you are looking up"), "{page}");
+    assert!(
+        page.contains("The number is not valid") && page.contains("Enter why you are looking up"),
+        "{page}"
+    );
     assert!(page.contains("href=\"#fnr\"") && page.contains("aria-invalid=\"true\""));
-    let no_csrf = app.client.post(app.url("/staff/person")).form(&[("fnr", person.fnr.as_str()), ("purpose", "x")]).send().await.unwrap();
+    let no_csrf = app
+        .client
+        .post(app.url("/staff/person"))
+        .form(&[("fnr", person.fnr.as_str()), ("purpose", "x")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(no_csrf.status(), 403);
-    let id = app.store.person_by_fnr(&person.fnr).await.unwrap().unwrap().id;
+    let id = app
+        .store
+        .person_by_fnr(&person.fnr)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     assert!(app.store.access_log(id).await.unwrap().is_empty());
 }
 
@@ -81,7 +138,21 @@ async fn looking_up_someone_who_is_not_resident_says_so_and_logs_nothing() {
     let app = TestApp::spawn().await;
     let html = app.login_staff("personvern").await.text().await.unwrap();
     let csrf = form_value(&html, "csrf").unwrap();
-    let res = app.client.post(app.url("/staff/person")).form(&[("csrf", csrf.as_str()), ("fnr", "20914695016"), ("purpose", "Innsynskrav")]).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/staff/person"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("fnr", "20914695016"),
+            ("purpose", "Innsynskrav"),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 404);
-    assert!(res.text().await.unwrap().contains("Vi fant ingen innbygger"));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Vi fant ingen innbygger"));
 }

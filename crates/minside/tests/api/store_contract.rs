@@ -30,7 +30,13 @@ async fn seeding_fills_every_group_the_test_login_offers() {
     let s = store().await;
     assert_eq!(s.population_size().await.unwrap(), 200);
     let c = s.login_candidates(3).await.unwrap();
-    for g in [CandidateGroup::Guardian, CandidateGroup::Owner, CandidateGroup::Reserved, CandidateGroup::Child, CandidateGroup::Elderly] {
+    for g in [
+        CandidateGroup::Guardian,
+        CandidateGroup::Owner,
+        CandidateGroup::Reserved,
+        CandidateGroup::Child,
+        CandidateGroup::Elderly,
+    ] {
         assert!(c.iter().any(|x| x.group == g), "{g:?} missing");
     }
     assert_eq!(s.staff_users().await.unwrap().len(), 4);
@@ -74,7 +80,10 @@ async fn sessions_are_rotated_ended_by_sid_and_purged() {
     let fnr = Fodselsnummer::parse("20914695016").unwrap();
     let new = |key: &str, sid: &str| NewSession {
         key: SessionKey(key.into()),
-        principal: Principal::Citizen { fnr: fnr.clone(), loa: Loa::Substantial },
+        principal: Principal::Citizen {
+            fnr: fnr.clone(),
+            loa: Loa::Substantial,
+        },
         csrf_token: "c".into(),
         issuer: "https://idp".into(),
         sid: Some(sid.into()),
@@ -82,10 +91,18 @@ async fn sessions_are_rotated_ended_by_sid_and_purged() {
         created_at: FixedClock.now_(),
     };
     s.create_session(&new("a", "s1"), None).await.unwrap();
-    s.create_session(&new("b", "s2"), Some(&SessionKey("a".into()))).await.unwrap();
+    s.create_session(&new("b", "s2"), Some(&SessionKey("a".into())))
+        .await
+        .unwrap();
     assert!(s.session(&SessionKey("a".into())).await.unwrap().is_none());
     let b = s.session(&SessionKey("b".into())).await.unwrap().unwrap();
-    assert_eq!(b.principal, Principal::Citizen { fnr: fnr.clone(), loa: Loa::Substantial });
+    assert_eq!(
+        b.principal,
+        Principal::Citizen {
+            fnr: fnr.clone(),
+            loa: Loa::Substantial
+        }
+    );
     assert_eq!(s.end_sessions_by_sid("https://idp", "s2").await.unwrap(), 1);
     s.create_session(&new("c", "s3"), None).await.unwrap();
     let later: Timestamp = "2026-11-23T10:00:00Z".parse().unwrap();
@@ -97,25 +114,46 @@ async fn a_read_for_staff_and_its_log_entry_commit_together_and_unknown_persons_
     let s = store().await;
     let person = s.login_candidates(1).await.unwrap().remove(0);
     let access = Access {
-        actor: Actor::System { client_id: "sak-arkiv".into() },
+        actor: Actor::System {
+            client_id: "sak-arkiv".into(),
+        },
         purpose: Purpose::parse("Journalføring").unwrap(),
         what: "person.register_data",
         at: FixedClock.now_(),
     };
-    let read = s.read_person_logged(&person.fnr, &access).await.unwrap().unwrap();
+    let read = s
+        .read_person_logged(&person.fnr, &access)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(read.fnr, person.fnr);
     let log = s.access_log(read.id).await.unwrap();
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].actor_kind, "system");
-    assert!(s.read_person_logged(&Fodselsnummer::parse("20914695016").unwrap(), &access).await.unwrap().is_none());
+    assert!(s
+        .read_person_logged(&Fodselsnummer::parse("20914695016").unwrap(), &access)
+        .await
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test]
 async fn duplicate_fodselsnummer_is_a_named_conflict() {
     let s = store().await;
     let config = test_config(String::new());
-    let err = minside::seed(&s, &config, 5, &FixedClock).await.unwrap_err();
-    let store_err = err.downcast_ref::<minside_core::ports::StoreError>().expect("a StoreError");
-    assert!(matches!(store_err, minside_core::ports::StoreError::Conflict(c) if c.contains("fodselsnummer")), "{store_err:?}");
-    assert_eq!(s.population_size().await.unwrap(), 200, "nothing half-stored");
+    let err = minside::seed(&s, &config, 5, &FixedClock)
+        .await
+        .unwrap_err();
+    let store_err = err
+        .downcast_ref::<minside_core::ports::StoreError>()
+        .expect("a StoreError");
+    assert!(
+        matches!(store_err, minside_core::ports::StoreError::Conflict(c) if c.contains("fodselsnummer")),
+        "{store_err:?}"
+    );
+    assert_eq!(
+        s.population_size().await.unwrap(),
+        200,
+        "nothing half-stored"
+    );
 }

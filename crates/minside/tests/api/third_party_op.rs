@@ -18,9 +18,14 @@ impl Drop for Op {
 #[tokio::test]
 #[ignore = "needs Node.js and oidc-provider from web/node_modules; scripts/test runs it"]
 async fn third_party_oidc_provider_login_works_through_the_same_relying_party() {
-    let script = env("MINSIDE_OIDC_PROVIDER_SCRIPT").expect("MINSIDE_OIDC_PROVIDER_SCRIPT points at tests/oidc/op.mjs");
+    let script = env("MINSIDE_OIDC_PROVIDER_SCRIPT")
+        .expect("MINSIDE_OIDC_PROVIDER_SCRIPT points at tests/oidc/op.mjs");
     // Reserve a port for minside so the OP can register its exact redirect URI.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let base = format!("http://127.0.0.1:{port}");
     let mut child = Command::new("node")
         .arg(&script)
@@ -49,14 +54,34 @@ async fn third_party_oidc_provider_login_works_through_the_same_relying_party() 
     assert_eq!(status, 200);
     assert!(url.starts_with(&issuer), "at the third-party OP: {url}");
     assert!(html.contains("name=\"pid\""), "{html}");
-    let action = html.split("action=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let action = html
+        .split("action=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
     let target = reqwest::Url::parse(&url).unwrap().join(&action).unwrap();
-    let res = app.client.post(target).form(&[("pid", person.fnr.as_str()), ("acr", "idporten-loa-high")]).send().await.unwrap();
+    let res = app
+        .client
+        .post(target)
+        .form(&[("pid", person.fnr.as_str()), ("acr", "idporten-loa-high")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200, "{}", res.url());
-    assert!(res.url().as_str().starts_with(&app.url("/min-side")), "{}", res.url());
+    assert!(
+        res.url().as_str().starts_with(&app.url("/min-side")),
+        "{}",
+        res.url()
+    );
     let page = res.text().await.unwrap();
     assert!(page.contains(&format!("Hei, {}", person.name.split(' ').next().unwrap())));
     let (_, url, mine) = app.get_html("/min-side/mine-opplysninger").await;
-    assert!(url.ends_with("/min-side/mine-opplysninger"), "acr=high from the OP satisfies the page");
+    assert!(
+        url.ends_with("/min-side/mine-opplysninger"),
+        "acr=high from the OP satisfies the page"
+    );
     assert!(mine.contains(person.fnr.as_str()));
 }
