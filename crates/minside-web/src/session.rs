@@ -63,6 +63,14 @@ fn login_redirect(login: &str, parts: &Parts) -> Response {
     Redirect::to(&format!("{login}?return_to={encoded}")).into_response()
 }
 
+/// The live session of this request, or a redirect to `login` (coming back here afterwards).
+async fn require(state: &AppState, parts: &Parts, login: &str) -> Result<Session, Response> {
+    load(state, &parts.headers)
+        .await
+        .map_err(IntoResponse::into_response)?
+        .ok_or_else(|| login_redirect(login, parts))
+}
+
 /// A logged-in resident.
 pub struct CitizenSession {
     pub session: Session,
@@ -72,22 +80,15 @@ pub struct CitizenSession {
 impl FromRequestParts<AppState> for CitizenSession {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        match load(state, &parts.headers)
-            .await
-            .map_err(IntoResponse::into_response)?
-        {
-            Some(session) => match &session.principal {
-                Principal::Citizen { fnr, loa } => {
-                    let citizen = Citizen {
-                        fnr: fnr.clone(),
-                        loa: *loa,
-                    };
-                    Ok(Self { session, citizen })
-                }
-                Principal::Staff { .. } => Err(login_redirect("/login", parts)),
-            },
-            None => Err(login_redirect("/login", parts)),
-        }
+        let session = require(state, parts, "/login").await?;
+        let Principal::Citizen { fnr, loa } = &session.principal else {
+            return Err(login_redirect("/login", parts));
+        };
+        let citizen = Citizen {
+            fnr: fnr.clone(),
+            loa: *loa,
+        };
+        Ok(Self { session, citizen })
     }
 }
 
@@ -100,26 +101,20 @@ pub struct StaffSession {
 impl FromRequestParts<AppState> for StaffSession {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        match load(state, &parts.headers)
-            .await
-            .map_err(IntoResponse::into_response)?
-        {
-            Some(session) => match &session.principal {
-                Principal::Staff {
-                    subject,
-                    name,
-                    roles,
-                } => {
-                    let staff = Staff {
-                        subject: subject.clone(),
-                        name: name.clone(),
-                        roles: roles.clone(),
-                    };
-                    Ok(Self { session, staff })
-                }
-                Principal::Citizen { .. } => Err(login_redirect("/staff/login", parts)),
-            },
-            None => Err(login_redirect("/staff/login", parts)),
-        }
+        let session = require(state, parts, "/staff/login").await?;
+        let Principal::Staff {
+            subject,
+            name,
+            roles,
+        } = &session.principal
+        else {
+            return Err(login_redirect("/staff/login", parts));
+        };
+        let staff = Staff {
+            subject: subject.clone(),
+            name: name.clone(),
+            roles: roles.clone(),
+        };
+        Ok(Self { session, staff })
     }
 }

@@ -144,7 +144,10 @@ mod tests {
         let k = key();
         let jwk = public_jwk(&k.to_public_key(), "k1");
         let token = sign_rs256(&k, "k1", &serde_json::json!({"sub": "x"})).unwrap();
-        assert_eq!(verify_rs256(&token, std::slice::from_ref(&jwk)).unwrap()["sub"], "x");
+        assert_eq!(
+            verify_rs256(&token, std::slice::from_ref(&jwk)).unwrap()["sub"],
+            "x"
+        );
         let mut parts: Vec<&str> = token.split('.').collect();
         let other = URL_SAFE_NO_PAD.encode(br#"{"sub":"y"}"#);
         parts[1] = &other;

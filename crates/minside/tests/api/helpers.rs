@@ -253,3 +253,40 @@ pub fn button_values(html: &str, name: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// A client that does not follow redirects and keeps its own cookies (another browser).
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap()
+}
+
+/// Walks a citizen login step by step with `client` up to the callback, without calling it.
+/// Returns the `Set-Cookie` of `/login` and the callback URL the test IdP redirected to.
+pub async fn login_until_callback(app: &TestApp, client: &reqwest::Client) -> (String, String) {
+    let r = client.get(app.url("/login")).send().await.unwrap();
+    let login_cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let idp_url = r.headers()["location"].to_str().unwrap().to_owned();
+    let idp = client
+        .get(idp_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let rid = form_value(&idp, "request_id").unwrap();
+    let pick = button_values(&idp, "pick").remove(0);
+    let r = client
+        .post(app.url("/test-idp/authorize"))
+        .form(&[("request_id", rid.as_str()), ("pick", pick.as_str())])
+        .send()
+        .await
+        .unwrap();
+    (
+        login_cookie,
+        r.headers()["location"].to_str().unwrap().to_owned(),
+    )
+}

@@ -1,6 +1,6 @@
 //! Citizen login through the relying party, exactly as against ID-porten.
 
-use crate::helpers::{form_value, TestApp};
+use crate::helpers::{browser, login_until_callback, TestApp};
 use jiff::SignedDuration;
 use minside_core::person::CandidateGroup;
 
@@ -87,35 +87,13 @@ async fn the_session_id_is_rotated_at_login_and_the_old_one_stops_working() {
 #[tokio::test]
 async fn the_session_cookie_is_httponly_and_samesite_lax() {
     let app = TestApp::spawn().await;
-    let plain = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let r = plain.get(app.url("/login")).send().await.unwrap();
-    let login_cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let client = browser();
+    let (login_cookie, callback) = login_until_callback(&app, &client).await;
     assert!(
         login_cookie.contains("HttpOnly") && login_cookie.contains("SameSite=Lax"),
         "{login_cookie}"
     );
-    let idp = plain
-        .get(r.headers()["location"].to_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let rid = form_value(&idp, "request_id").unwrap();
-    let pick = crate::helpers::button_values(&idp, "pick").remove(0);
-    let r = plain
-        .post(app.url("/test-idp/authorize"))
-        .form(&[("request_id", rid.as_str()), ("pick", pick.as_str())])
-        .send()
-        .await
-        .unwrap();
-    let cb = r.headers()["location"].to_str().unwrap().to_owned();
-    let r = plain.get(&cb).send().await.unwrap();
+    let r = client.get(&callback).send().await.unwrap();
     assert_eq!(r.status(), 303);
     let cookies: Vec<String> = r
         .headers()
@@ -142,65 +120,19 @@ async fn the_session_cookie_is_httponly_and_samesite_lax() {
 #[tokio::test]
 async fn a_replayed_callback_is_refused() {
     let app = TestApp::spawn().await;
-    let plain = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let r = plain.get(app.url("/login")).send().await.unwrap();
-    let idp = plain
-        .get(r.headers()["location"].to_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let rid = form_value(&idp, "request_id").unwrap();
-    let pick = crate::helpers::button_values(&idp, "pick").remove(0);
-    let r = plain
-        .post(app.url("/test-idp/authorize"))
-        .form(&[("request_id", rid.as_str()), ("pick", pick.as_str())])
-        .send()
-        .await
-        .unwrap();
-    let cb = r.headers()["location"].to_str().unwrap().to_owned();
-    assert_eq!(plain.get(&cb).send().await.unwrap().status(), 303);
-    let again = plain.get(&cb).send().await.unwrap();
+    let client = browser();
+    let (_, callback) = login_until_callback(&app, &client).await;
+    assert_eq!(client.get(&callback).send().await.unwrap().status(), 303);
+    let again = client.get(&callback).send().await.unwrap();
     assert_eq!(again.status(), 400, "state is single-use");
 }
 
 #[tokio::test]
 async fn a_callback_from_another_browser_is_refused_login_csrf() {
     let app = TestApp::spawn().await;
-    let victim = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let attacker = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let r = attacker.get(app.url("/login")).send().await.unwrap();
-    let idp = attacker
-        .get(r.headers()["location"].to_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let rid = form_value(&idp, "request_id").unwrap();
-    let pick = crate::helpers::button_values(&idp, "pick").remove(0);
-    let r = attacker
-        .post(app.url("/test-idp/authorize"))
-        .form(&[("request_id", rid.as_str()), ("pick", pick.as_str())])
-        .send()
-        .await
-        .unwrap();
-    let cb = r.headers()["location"].to_str().unwrap().to_owned();
-    let res = victim.get(&cb).send().await.unwrap();
+    let (_, callback) = login_until_callback(&app, &browser()).await;
+    let victim = browser();
+    let res = victim.get(&callback).send().await.unwrap();
     assert_eq!(
         res.status(),
         400,
@@ -212,61 +144,37 @@ async fn a_callback_from_another_browser_is_refused_login_csrf() {
 #[tokio::test]
 async fn the_token_endpoint_refuses_a_wrong_code_verifier_and_a_wrong_client_secret() {
     let app = TestApp::spawn().await;
-    let plain = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let r = plain.get(app.url("/login")).send().await.unwrap();
-    let idp = plain
-        .get(r.headers()["location"].to_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let rid = form_value(&idp, "request_id").unwrap();
-    let pick = crate::helpers::button_values(&idp, "pick").remove(0);
-    let r = plain
-        .post(app.url("/test-idp/authorize"))
-        .form(&[("request_id", rid.as_str()), ("pick", pick.as_str())])
-        .send()
-        .await
-        .unwrap();
-    let cb = reqwest::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
-    let code = cb
+    let (_, callback) = login_until_callback(&app, &browser()).await;
+    let callback = reqwest::Url::parse(&callback).unwrap();
+    let code = callback
         .query_pairs()
         .find(|(k, _)| k == "code")
         .unwrap()
         .1
         .into_owned();
-    let token = |secret: &'static str, verifier: &'static str| {
-        let code = code.clone();
-        let app_url = app.url("/test-idp/token");
-        let redirect = app.url("/auth/callback");
-        async move {
-            reqwest::Client::new()
-                .post(app_url)
-                .form(&[
-                    ("grant_type", "authorization_code"),
-                    ("code", code.as_str()),
-                    ("redirect_uri", redirect.as_str()),
-                    ("code_verifier", verifier),
-                    ("client_id", "minside"),
-                    ("client_secret", secret),
-                ])
-                .send()
-                .await
-                .unwrap()
-        }
+    let redirect = app.url("/auth/callback");
+    let token = |secret: &str, verifier: &str| {
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect.as_str()),
+            ("code_verifier", verifier),
+            ("client_id", "minside"),
+            ("client_secret", secret),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        reqwest::Client::new()
+            .post(app.url("/test-idp/token"))
+            .form(&form)
+            .send()
     };
-    assert_eq!(token("wrong", "x".repeat(43).leak()).await.status(), 401);
+    assert_eq!(token("wrong", &"x".repeat(43)).await.unwrap().status(), 401);
     let bad = token(
         "citizen-secret",
         "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
     )
-    .await;
+    .await
+    .unwrap();
     assert_eq!(bad.status(), 400);
     assert_eq!(
         bad.json::<serde_json::Value>().await.unwrap()["error"],

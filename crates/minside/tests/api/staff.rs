@@ -97,17 +97,7 @@ async fn bad_input_gives_field_errors_in_the_users_language_and_nothing_is_logge
     app.get("/lang/en").await;
     let html = app.login_staff("saksbehandler").await.text().await.unwrap();
     let csrf = form_value(&html, "csrf").unwrap();
-    let res = app
-        .client
-        .post(app.url("/staff/person"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("fnr", "13097248032"),
-            ("purpose", " "),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = look_up(&app, &csrf, "13097248032", " ").await;
     assert_eq!(res.status(), 422);
     let page = res.text().await.unwrap();
     assert!(
@@ -138,21 +128,21 @@ async fn looking_up_someone_who_is_not_resident_says_so_and_logs_nothing() {
     let app = TestApp::spawn().await;
     let html = app.login_staff("personvern").await.text().await.unwrap();
     let csrf = form_value(&html, "csrf").unwrap();
-    let res = app
-        .client
-        .post(app.url("/staff/person"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("fnr", "20914695016"),
-            ("purpose", "Innsynskrav"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = look_up(&app, &csrf, "20914695016", "Innsynskrav").await;
     assert_eq!(res.status(), 404);
     assert!(res
         .text()
         .await
         .unwrap()
         .contains("Vi fant ingen innbygger"));
+}
+
+/// Submits the look-up form as the logged-in employee.
+async fn look_up(app: &TestApp, csrf: &str, fnr: &str, purpose: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/staff/person"))
+        .form(&[("csrf", csrf), ("fnr", fnr), ("purpose", purpose)])
+        .send()
+        .await
+        .unwrap()
 }
