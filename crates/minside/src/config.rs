@@ -40,15 +40,24 @@ pub struct MunicipalityConfig {
 }
 
 impl Default for MunicipalityConfig {
+    /// Empty: production configs must name their municipality.
     fn default() -> Self {
         Self {
-            name: "Bergen kommune".into(),
-            kommunenummer: "4601".into(),
-            phone: "55 56 55 56".into(),
-            email: "postmottak@bergen.kommune.no".into(),
-            city: "BERGEN".into(),
-            postcodes: [5003, 5099],
+            name: String::new(),
+            kommunenummer: String::new(),
+            phone: String::new(),
+            email: String::new(),
+            city: String::new(),
+            postcodes: [0, 0],
         }
+    }
+}
+
+impl MunicipalityConfig {
+    /// The demo municipality (Bergen, 4601) from `config/demo-municipality.toml`.
+    pub fn demo() -> anyhow::Result<Self> {
+        toml::from_str(include_str!("../config/demo-municipality.toml"))
+            .context("demo municipality file")
     }
 }
 
@@ -274,6 +283,9 @@ impl Config {
         if minside_store::Backend::from_url(&self.database_url.0).is_none() {
             problems.push("database_url (sqlite://… or postgres://…)".into());
         }
+        if self.municipality.name.trim().is_empty() {
+            problems.push("municipality.name".into());
+        }
         if minside_core::ident::Kommunenummer::parse(&self.municipality.kommunenummer).is_err() {
             problems.push("municipality.kommunenummer (4 digits)".into());
         }
@@ -392,6 +404,8 @@ mod tests {
             "citizen_idp.client_secret",
             "staff_idp.issuer",
             "staff_idp.client_secret",
+            "municipality.name",
+            "municipality.kommunenummer",
         ] {
             assert!(err.contains(key), "{key} missing from: {err}");
         }
@@ -399,7 +413,10 @@ mod tests {
 
     #[test]
     fn the_test_idp_is_refused_outside_test_and_demo() {
-        let mut c = Config::default();
+        let mut c = Config {
+            municipality: MunicipalityConfig::demo().unwrap(),
+            ..Config::default()
+        };
         c.test_idp.enabled = true;
         assert!(c
             .validate()

@@ -69,6 +69,7 @@ fn init_logging() {
         .with_env_filter(filter)
         .with_target(false)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
 
@@ -106,6 +107,9 @@ fn demo_config(listen: &str, data: &Path, persons: usize) -> anyhow::Result<Conf
     };
     let mut c = Config::load(None, &minside::config::process_env())?;
     c.environment = Environment::Demo;
+    if c.municipality.kommunenummer.is_empty() {
+        c.municipality = minside::config::MunicipalityConfig::demo()?;
+    }
     c.listen = listen.to_owned();
     c.public_url = String::new();
     c.database_url = Secret(format!("sqlite://{}", data.join("minside.db").display()));
@@ -177,7 +181,11 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Seed { config, persons } => {
-            let c = load(config.as_deref())?;
+            let mut c = load(config.as_deref())?;
+            // Test and benchmark databases without a configured municipality get the demo one.
+            if c.municipality.kommunenummer.is_empty() {
+                c.municipality = minside::config::MunicipalityConfig::demo()?;
+            }
             let store = minside::open_store(&c).await?;
             let started = std::time::Instant::now();
             let n = minside::seed(&store, &c, persons, &SystemClock).await?;

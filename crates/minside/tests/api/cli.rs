@@ -85,8 +85,10 @@ async fn migrate_and_seed_work_against_a_fresh_database() {
 }
 
 #[tokio::test]
-async fn demo_starts_with_everything_embedded_and_prints_how_to_log_in() {
+async fn demo_starts_with_everything_embedded_and_a_login_leaves_no_fodselsnummer_in_the_log() {
     let data = temp_dir("demo");
+    let log_path = data.join("stderr.log");
+    let log = std::fs::File::create(&log_path).unwrap();
     let mut child = Command::new(BIN)
         .args([
             "demo",
@@ -98,7 +100,7 @@ async fn demo_starts_with_everything_embedded_and_prints_how_to_log_in() {
         ])
         .arg(&data)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -112,9 +114,22 @@ async fn demo_starts_with_everything_embedded_and_prints_how_to_log_in() {
         second.contains("Log in as a synthetic resident"),
         "{second}"
     );
-    let ready = reqwest::get(format!("{url}/readyz")).await.unwrap();
-    assert_eq!(ready.status(), 200);
-    let idp = reqwest::get(format!("{url}/login"))
+    assert_eq!(
+        reqwest::get(format!("{url}/readyz"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // A resident logs in by typing their number, looks at "my data", and a caseworker looks them up.
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let idp = browser
+        .get(format!("{url}/login?loa=high"))
+        .send()
         .await
         .unwrap()
         .text()
@@ -124,7 +139,81 @@ async fn demo_starts_with_everything_embedded_and_prints_how_to_log_in() {
         idp.contains("name=\"pid\""),
         "the test login page offers the pid field"
     );
+    let fnr = crate::helpers::button_values(&idp, "pick").remove(0);
+    let rid = crate::helpers::form_value(&idp, "request_id").unwrap();
+    let page = browser
+        .post(format!("{url}/test-idp/authorize"))
+        .form(&[
+            ("request_id", rid.as_str()),
+            ("pid", fnr.as_str()),
+            ("acr", "idporten-loa-high"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(page.url().path().ends_with("/min-side"));
+    let mine = browser
+        .get(format!("{url}/min-side/mine-opplysninger"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(mine.contains(&fnr));
+    let staff = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let idp = staff
+        .get(format!("{url}/staff/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let rid = crate::helpers::form_value(&idp, "request_id").unwrap();
+    let home = staff
+        .post(format!("{url}/test-idp/authorize"))
+        .form(&[("request_id", rid.as_str()), ("user", "saksbehandler")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = crate::helpers::form_value(&home, "csrf").unwrap();
+    let found = staff
+        .post(format!("{url}/staff/person"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("fnr", fnr.as_str()),
+            ("purpose", "Test"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(found.status(), 200);
+    // A number typed into a URL by someone must not reach the log either.
+    let _ = reqwest::get(format!("{url}/min-side/{fnr}?fnr={fnr}"))
+        .await
+        .unwrap();
+
     child.kill().unwrap();
     let _ = child.wait();
     assert!(data.join("minside.db").exists() && data.join("test-idp-key.pem").exists());
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.contains("route=/auth/callback") && log.contains("route=/staff/person"),
+        "one line per request: {log}"
+    );
+    assert!(
+        !log.contains(&fnr),
+        "the log holds the fødselsnummer {fnr}:\n{log}"
+    );
+    assert!(
+        !log.contains(&fnr[..6]) || !log.contains(&fnr[6..]),
+        "no number in two pieces either"
+    );
 }

@@ -89,6 +89,7 @@ pub fn test_config(database_url: String) -> Config {
         listen: "127.0.0.1:0".into(),
         database_url: Secret(database_url),
         session_secret: Secret("test-session-secret-of-at-least-32-chars".into()),
+        municipality: minside::config::MunicipalityConfig::demo().unwrap(),
         ..Config::default()
     };
     c.test_idp.enabled = true;
