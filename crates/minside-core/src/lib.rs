@@ -5,6 +5,7 @@
 
 pub mod access_log;
 pub mod auth;
+pub mod delivery;
 pub mod ident;
 pub mod person;
 pub mod ports;
