@@ -11,3 +11,4 @@ pub mod person;
 pub mod ports;
 pub mod session;
 pub mod usecases;
+pub mod working_days;
