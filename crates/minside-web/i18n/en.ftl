@@ -10,6 +10,7 @@ header-logged-in = Logged in as { $name }
 footer-contact = Contact { $municipality }
 footer-phone = Phone
 footer-email = Email
+footer-accessibility = Accessibility statement
 footer-about = My page is the municipality's self-service portal.
 front-title = My page – { $municipality }
 front-lead = Letters, invoices, properties and cases you have with the municipality, all in one place.

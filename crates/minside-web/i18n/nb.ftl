@@ -10,6 +10,7 @@ header-logged-in = Innlogget som { $name }
 footer-contact = Kontakt { $municipality }
 footer-phone = Telefon
 footer-email = E-post
+footer-accessibility = Tilgjengelighetserklæring
 footer-about = Min side er kommunens selvbetjeningsportal.
 front-title = Min side – { $municipality }
 front-lead = Her finner du brev, fakturaer, eiendommer og saker du har hos kommunen, samlet på ett sted.

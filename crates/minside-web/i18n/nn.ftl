@@ -10,6 +10,7 @@ header-logged-in = Innlogga som { $name }
 footer-contact = Kontakt { $municipality }
 footer-phone = Telefon
 footer-email = E-post
+footer-accessibility = Tilgjengelegheitserklæring
 footer-about = Mi side er sjølvbeteningsportalen til kommunen.
 front-title = Mi side – { $municipality }
 front-lead = Her finn du brev, fakturaer, eigedomar og saker du har hos kommunen, samla på éin stad.

@@ -30,6 +30,8 @@ pub struct Municipality {
     pub kommunenummer: String,
     pub phone: String,
     pub email: String,
+    /// Link to the accessibility statement; empty hides the link.
+    pub accessibility_statement_url: String,
 }
 
 /// Everything the web layer needs to know, built by the binary from the typed config.

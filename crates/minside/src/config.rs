@@ -33,6 +33,8 @@ pub struct MunicipalityConfig {
     pub kommunenummer: String,
     pub phone: String,
     pub email: String,
+    /// The municipality's accessibility statement (published at uustatus.no), linked from every page.
+    pub accessibility_statement_url: String,
     /// Postal place used by the synthetic generator.
     pub city: String,
     /// Inclusive postcode range used by the synthetic generator.
@@ -47,6 +49,7 @@ impl Default for MunicipalityConfig {
             kommunenummer: String::new(),
             phone: String::new(),
             email: String::new(),
+            accessibility_statement_url: String::new(),
             city: String::new(),
             postcodes: [0, 0],
         }

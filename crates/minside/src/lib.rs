@@ -163,6 +163,10 @@ impl Application {
                 kommunenummer: config.municipality.kommunenummer.clone(),
                 phone: config.municipality.phone.clone(),
                 email: config.municipality.email.clone(),
+                accessibility_statement_url: config
+                    .municipality
+                    .accessibility_statement_url
+                    .clone(),
             },
             citizen_idp,
             staff_idp,
@@ -185,6 +189,30 @@ impl Application {
             public_url,
             port: addr.port(),
         })
+    }
+
+    /// Every ten minutes, removes sessions past their limits and stale login attempts. Idempotent,
+    /// so several processes may run it side by side.
+    pub fn spawn_session_purge(&self, clock: Arc<dyn Clock>, policy: SessionPolicy) {
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+            loop {
+                tick.tick().await;
+                let now = clock.now();
+                let (idle, absolute) = (
+                    now.checked_sub(policy.idle),
+                    now.checked_sub(policy.absolute),
+                );
+                if let (Ok(idle), Ok(absolute)) = (idle, absolute) {
+                    match store.purge_expired(idle, absolute).await {
+                        Ok(n) if n > 0 => tracing::info!(removed = n, "purged expired sessions"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "session purge failed"),
+                    }
+                }
+            }
+        });
     }
 
     /// Serves until the future `shutdown` completes.

@@ -138,6 +138,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let clock = Arc::new(SystemClock);
     let app = Application::build(config.clone(), clock.clone(), key).await?;
+    app.spawn_session_purge(
+        clock.clone(),
+        minside_core::session::SessionPolicy {
+            idle: jiff::SignedDuration::from_mins(config.session.idle_timeout_minutes),
+            absolute: jiff::SignedDuration::from_mins(config.session.absolute_timeout_minutes),
+        },
+    );
     let seeded = if config.environment == Environment::Demo {
         minside::seed_if_empty(&app.store, &config, clock.as_ref()).await?
     } else {

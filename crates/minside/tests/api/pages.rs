@@ -25,6 +25,10 @@ async fn assert_page(app: &TestApp, path: &str, lang: &str, skip: &str) {
     );
     assert_eq!(html.matches("<h1").count(), 1, "{path} has exactly one h1");
     assert!(html.contains("<main id=\"main\""));
+    assert!(
+        html.contains("href=\"https://uustatus.no/"),
+        "{path}: the accessibility statement is linked"
+    );
     let csp = headers["content-security-policy"].to_str().unwrap();
     assert!(
         csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
