@@ -7,6 +7,7 @@ pub mod access_log;
 pub mod auth;
 pub mod delivery;
 pub mod ident;
+pub mod jobs;
 pub mod person;
 pub mod ports;
 pub mod session;

@@ -2,6 +2,7 @@
 
 use crate::access_log::{Access, AccessLogEntry};
 use crate::ident::Fodselsnummer;
+use crate::jobs::{Job, JobId, NewJob};
 use crate::person::{Dashboard, LoginCandidate, Person, PersonId, Population, StaffUser};
 use crate::session::{LoginAttempt, NewSession, Session, SessionKey};
 use jiff::Timestamp;
@@ -20,6 +21,15 @@ pub enum StoreError {
     Conflict(String),
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
+}
+
+/// Jobs per state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobCounts {
+    pub pending: i64,
+    pub running: i64,
+    pub done: i64,
+    pub dead: i64,
 }
 
 /// Persistence, shaped after use cases. Every method is one transaction.
@@ -70,6 +80,30 @@ pub trait Store: Send + Sync {
         idle_before: Timestamp,
         created_before: Timestamp,
     ) -> Result<u64, StoreError>;
+
+    /// Enqueues jobs on their own (scheduled work). A change that causes jobs enqueues them in
+    /// its own Store method's transaction instead. Duplicate (kind, dedupe_key) pairs are skipped.
+    async fn enqueue_jobs(&self, jobs: &[NewJob], now: Timestamp) -> Result<(), StoreError>;
+    /// Claims up to `limit` due jobs until `lease_until`: pending ones whose time has come, and
+    /// running ones whose lease ran out (their worker died). Two workers never claim the same job.
+    async fn claim_jobs(
+        &self,
+        now: Timestamp,
+        limit: i64,
+        lease_until: Timestamp,
+    ) -> Result<Vec<Job>, StoreError>;
+    /// Marks a job done.
+    async fn complete_job(&self, id: JobId, now: Timestamp) -> Result<(), StoreError>;
+    /// Records a failed run: pending again at `retry_at`, or dead (with the error kept) when `None`.
+    async fn fail_job(
+        &self,
+        id: JobId,
+        error: &str,
+        retry_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// How many jobs are in each state.
+    async fn job_counts(&self) -> Result<JobCounts, StoreError>;
 
     async fn save_login_attempt(&self, attempt: &LoginAttempt) -> Result<(), StoreError>;
     /// Removes and returns the attempt with this state (each state is usable once).

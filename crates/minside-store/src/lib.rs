@@ -7,6 +7,7 @@
 
 mod access_log;
 mod codec;
+mod jobs;
 mod migrations;
 mod persons;
 mod population;
@@ -101,6 +102,14 @@ impl SqlStore {
             .await
             .map_err(db)?;
         Ok(())
+    }
+
+    /// The last error recorded for a job (the dead-letter reason), for operators and tests.
+    pub async fn job_last_error(
+        &self,
+        id: minside_core::jobs::JobId,
+    ) -> Result<Option<String>, StoreError> {
+        jobs::last_error(&self.pool, id).await
     }
 
     /// Closes the pool.
@@ -221,6 +230,45 @@ impl minside_core::ports::Store for SqlStore {
         created_before: jiff::Timestamp,
     ) -> Result<u64, StoreError> {
         sessions::purge(&self.pool, idle_before, created_before).await
+    }
+
+    async fn enqueue_jobs(
+        &self,
+        jobs: &[minside_core::jobs::NewJob],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        jobs::enqueue(&self.pool, jobs, now).await
+    }
+
+    async fn claim_jobs(
+        &self,
+        now: jiff::Timestamp,
+        limit: i64,
+        lease_until: jiff::Timestamp,
+    ) -> Result<Vec<minside_core::jobs::Job>, StoreError> {
+        jobs::claim(&self.pool, self.backend, now, limit, lease_until).await
+    }
+
+    async fn complete_job(
+        &self,
+        id: minside_core::jobs::JobId,
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        jobs::complete(&self.pool, id, now).await
+    }
+
+    async fn fail_job(
+        &self,
+        id: minside_core::jobs::JobId,
+        error: &str,
+        retry_at: Option<jiff::Timestamp>,
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        jobs::fail(&self.pool, id, error, retry_at, now).await
+    }
+
+    async fn job_counts(&self) -> Result<minside_core::ports::JobCounts, StoreError> {
+        jobs::counts(&self.pool).await
     }
 
     async fn save_login_attempt(

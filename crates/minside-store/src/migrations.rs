@@ -24,12 +24,20 @@ impl Backend {
 }
 
 /// (version, name, SQLite text, PostgreSQL text). Add a line per migration, same name in both folders.
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "0001_foundation.sql",
-    include_str!("../migrations/sqlite/0001_foundation.sql"),
-    include_str!("../migrations/postgres/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "0001_foundation.sql",
+        include_str!("../migrations/sqlite/0001_foundation.sql"),
+        include_str!("../migrations/postgres/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "0002_jobs.sql",
+        include_str!("../migrations/sqlite/0002_jobs.sql"),
+        include_str!("../migrations/postgres/0002_jobs.sql"),
+    ),
+];
 
 /// File names of the embedded migrations, in order.
 pub fn migration_names() -> Vec<&'static str> {

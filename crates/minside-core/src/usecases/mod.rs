@@ -1,4 +1,5 @@
 //! Use cases: one file each, called by handlers and the CLI.
 
 pub mod look_up_person;
+pub mod run_jobs;
 pub mod show_dashboard;

@@ -8,6 +8,7 @@
 
 mod cli;
 mod helpers;
+mod jobs;
 mod login;
 mod logout;
 mod pages;

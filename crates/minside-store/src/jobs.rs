@@ -1,0 +1,146 @@
+//! The job queue. `enqueue_in` is called by other Store methods inside their transaction.
+
+use crate::codec::ts;
+use crate::{db, Backend};
+use jiff::Timestamp;
+use minside_core::jobs::{Job, JobId, JobStatus, NewJob};
+use minside_core::ports::{JobCounts, StoreError};
+use sqlx::{AnyConnection, AnyPool, Row};
+
+/// Inserts a job in the caller's transaction; a duplicate (kind, dedupe_key) is skipped.
+pub(crate) async fn enqueue_in(
+    conn: &mut AnyConnection,
+    job: &NewJob,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into jobs (kind, payload, dedupe_key, status, attempts, run_at, created_at) \
+         values ($1, $2, $3, 'pending', 0, $4, $5) on conflict (kind, dedupe_key) do nothing",
+    )
+    .bind(job.kind)
+    .bind(job.payload.as_str())
+    .bind(job.dedupe_key.as_deref())
+    .bind(ts(job.run_at))
+    .bind(ts(now))
+    .execute(conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+pub(crate) async fn enqueue(
+    pool: &AnyPool,
+    jobs: &[NewJob],
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await.map_err(db)?;
+    for job in jobs {
+        enqueue_in(&mut tx, job, now).await?;
+    }
+    tx.commit().await.map_err(db)
+}
+
+pub(crate) async fn claim(
+    pool: &AnyPool,
+    backend: Backend,
+    now: Timestamp,
+    limit: i64,
+    lease_until: Timestamp,
+) -> Result<Vec<Job>, StoreError> {
+    // PostgreSQL: rows being claimed by another worker are skipped, never waited for or taken
+    // twice. SQLite has one writer at a time, so the plain statement is already exclusive.
+    let lock = match backend {
+        Backend::Postgres => "for update skip locked",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "update jobs set status = 'running', locked_until = $1, attempts = attempts + 1 \
+         where id in (select id from jobs \
+                      where (status = 'pending' and run_at <= $2) or (status = 'running' and locked_until < $2) \
+                      order by run_at, id limit $3 {lock}) \
+         returning id, kind, payload, attempts"
+    );
+    let mut jobs: Vec<Job> = sqlx::query(&sql)
+        .bind(ts(lease_until))
+        .bind(ts(now))
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|r| {
+            Ok(Job {
+                id: JobId(r.try_get("id").map_err(db)?),
+                kind: r.try_get("kind").map_err(db)?,
+                payload: r.try_get("payload").map_err(db)?,
+                attempts: r.try_get("attempts").map_err(db)?,
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    jobs.sort_by_key(|j| j.id);
+    Ok(jobs)
+}
+
+pub(crate) async fn complete(pool: &AnyPool, id: JobId, now: Timestamp) -> Result<(), StoreError> {
+    sqlx::query(
+        "update jobs set status = 'done', locked_until = null, finished_at = $1 where id = $2",
+    )
+    .bind(ts(now))
+    .bind(id.0)
+    .execute(pool)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+pub(crate) async fn fail(
+    pool: &AnyPool,
+    id: JobId,
+    error: &str,
+    retry_at: Option<Timestamp>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let error: String = error.chars().take(2000).collect();
+    let q = match retry_at {
+        Some(at) => sqlx::query("update jobs set status = 'pending', locked_until = null, last_error = $1, run_at = $2 where id = $3")
+            .bind(error)
+            .bind(ts(at))
+            .bind(id.0),
+        None => sqlx::query("update jobs set status = 'dead', locked_until = null, last_error = $1, finished_at = $2 where id = $3")
+            .bind(error)
+            .bind(ts(now))
+            .bind(id.0),
+    };
+    q.execute(pool).await.map_err(db)?;
+    Ok(())
+}
+
+pub(crate) async fn counts(pool: &AnyPool) -> Result<JobCounts, StoreError> {
+    let mut c = JobCounts::default();
+    for r in sqlx::query("select status, count(*) as n from jobs group by status")
+        .fetch_all(pool)
+        .await
+        .map_err(db)?
+    {
+        let status: String = r.try_get("status").map_err(db)?;
+        let n: i64 = r.try_get("n").map_err(db)?;
+        match JobStatus::from_code(&status) {
+            Some(JobStatus::Pending) => c.pending = n,
+            Some(JobStatus::Running) => c.running = n,
+            Some(JobStatus::Done) => c.done = n,
+            Some(JobStatus::Dead) => c.dead = n,
+            None => return Err(StoreError::Corrupt(format!("jobs.status {status}"))),
+        }
+    }
+    Ok(c)
+}
+
+/// The last error of a job (tests and operators).
+pub(crate) async fn last_error(pool: &AnyPool, id: JobId) -> Result<Option<String>, StoreError> {
+    let row = sqlx::query("select last_error from jobs where id = $1")
+        .bind(id.0)
+        .fetch_optional(pool)
+        .await
+        .map_err(db)?;
+    Ok(row.and_then(|r| r.try_get::<Option<String>, _>("last_error").ok().flatten()))
+}
