@@ -126,6 +126,44 @@ pub fn staff_may_open(staff: &Staff, area: StaffArea) -> Result<(), Forbidden> {
     ok.then_some(()).ok_or(Forbidden)
 }
 
+/// A back-office system authenticated with a Maskinporten-style token: its client id and the
+/// scopes granted in this token (already limited to what the client is registered for).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemClient {
+    pub client_id: String,
+    pub scopes: Vec<String>,
+}
+
+/// API scopes, one per capability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Read a resident's register data (every read is access-logged).
+    PersonsRead,
+}
+
+impl Scope {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::PersonsRead => "minside:persons.read",
+        }
+    }
+}
+
+/// Refusal: the token lacks the scope the operation needs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the token lacks scope {0}")]
+pub struct MissingScope(pub &'static str);
+
+/// May this system do what `scope` covers?
+pub fn system_may(client: &SystemClient, scope: Scope) -> Result<(), MissingScope> {
+    client
+        .scopes
+        .iter()
+        .any(|s| s == scope.code())
+        .then_some(())
+        .ok_or(MissingScope(scope.code()))
+}
+
 /// The level of assurance a citizen page needs; a lower session must step up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("this page needs a login at level {required:?}")]

@@ -5,6 +5,7 @@
 //! in demo and test). Handlers extract, convert, call one use case in minside-core and render;
 //! no SQL and no business rule lives here.
 
+pub mod api;
 pub mod assets;
 pub mod error;
 pub mod i18n;
@@ -50,6 +51,8 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Accept synthetic (test) fødselsnummer at login: demo and test only.
     pub accept_synthetic_ids: bool,
+    /// Back-office API clients and audience.
+    pub api: api::auth::ApiSettings,
     /// The built-in test IdP, when enabled (demo/test only; the binary refuses it elsewhere).
     pub test_idp: Option<test_idp::TestIdpSettings>,
 }
@@ -137,6 +140,7 @@ pub fn router(state: AppState) -> Router {
             "/staff/person",
             get(pages::staff::person_lookup_page).post(pages::staff::person_lookup_submit),
         );
+    app = app.nest("/api/v1", api::routes());
     if state.test_idp.is_some() {
         app = app.nest("/test-idp", test_idp::routes());
     }

@@ -113,6 +113,19 @@ pub struct TestIdpConfig {
     pub key_file: String,
 }
 
+/// A back-office system allowed to call the API.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiClientConfig {
+    pub client_id: String,
+    /// The client's RSA public key, SPKI PEM, inline …
+    pub public_key_pem: String,
+    /// … or in a file.
+    pub public_key_file: String,
+    /// Scopes the client may put in its tokens, e.g. `minside:persons.read`.
+    pub scopes: Vec<String>,
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct SessionConfig {
@@ -162,6 +175,9 @@ pub struct Config {
     pub test_idp: TestIdpConfig,
     pub session: SessionConfig,
     pub seed: SeedConfig,
+    /// The `aud` back-office tokens must carry.
+    pub api_audience: String,
+    pub api_clients: Vec<ApiClientConfig>,
 }
 
 impl Default for Config {
@@ -179,6 +195,8 @@ impl Default for Config {
             test_idp: TestIdpConfig::default(),
             session: SessionConfig::default(),
             seed: SeedConfig::default(),
+            api_audience: "minside-api".into(),
+            api_clients: Vec::new(),
         }
     }
 }
@@ -296,6 +314,13 @@ impl Config {
             || self.session.absolute_timeout_minutes < self.session.idle_timeout_minutes
         {
             problems.push("session.idle_timeout_minutes / absolute_timeout_minutes (positive, absolute ≥ idle)".into());
+        }
+        for (i, c) in self.api_clients.iter().enumerate() {
+            if c.client_id.is_empty()
+                || (c.public_key_pem.is_empty() == c.public_key_file.is_empty())
+            {
+                problems.push(format!("api_clients[{i}] (client_id and exactly one of public_key_pem, public_key_file)"));
+            }
         }
         if problems.is_empty() {
             Ok(())

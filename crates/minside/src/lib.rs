@@ -179,6 +179,7 @@ impl Application {
             secure_cookies: public_url.starts_with("https://"),
             accept_synthetic_ids: config.environment != Environment::Production,
             test_idp,
+            api: api_settings(&config)?,
             public_url: public_url.clone(),
         };
         let state = AppState::new(Arc::new(store.clone()) as Arc<dyn Store>, clock, web)?;
@@ -226,6 +227,55 @@ impl Application {
         Ok(())
     }
 }
+
+/// Registered back-office clients with their public keys.
+fn api_settings(config: &Config) -> anyhow::Result<minside_web::api::auth::ApiSettings> {
+    use rsa::pkcs8::DecodePublicKey;
+    let mut clients = Vec::new();
+    for c in &config.api_clients {
+        let pem = if c.public_key_pem.is_empty() {
+            std::fs::read_to_string(&c.public_key_file)
+                .with_context(|| format!("cannot read {}", c.public_key_file))?
+        } else {
+            c.public_key_pem.clone()
+        };
+        let key = rsa::RsaPublicKey::from_public_key_pem(&pem).with_context(|| {
+            format!(
+                "api client {}: not an RSA public key (SPKI PEM)",
+                c.client_id
+            )
+        })?;
+        clients.push(minside_web::api::auth::RegisteredClient {
+            client_id: c.client_id.clone(),
+            public_key: minside_web::oidc::jws::public_jwk(&key, &c.client_id),
+            scopes: c.scopes.clone(),
+        });
+    }
+    Ok(minside_web::api::auth::ApiSettings {
+        audience: config.api_audience.clone(),
+        clients,
+    })
+}
+
+/// Signs a back-office token (`dev-token`, tests): iss = client id, aud, scope, 10 minutes.
+pub fn sign_api_token(
+    key: &rsa::RsaPrivateKey,
+    client_id: &str,
+    audience: &str,
+    scope: &str,
+    now: jiff::Timestamp,
+) -> anyhow::Result<String> {
+    let iat = now.as_second();
+    let claims = serde_json::json!({"iss": client_id, "aud": audience, "scope": scope, "iat": iat, "exp": iat + 600,
+        "jti": minside_web::security::random_token()});
+    minside_web::oidc::jws::sign_rs256(key, client_id, &claims)
+        .map_err(|e| anyhow::anyhow!("cannot sign: {e}"))
+}
+
+/// The demo's back-office client.
+pub const DEMO_API_CLIENT: &str = "demo-sak-arkiv";
+/// Scopes the demo client may use.
+pub const DEMO_API_SCOPES: &[&str] = &["minside:persons.read"];
 
 fn origin(url: &str) -> Option<String> {
     let u = url::Url::parse(url).ok()?;

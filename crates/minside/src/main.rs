@@ -53,6 +53,14 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Print a bearer token for the demo's back-office client (demo data directories only).
+    DevToken {
+        #[arg(long, default_value = "./minside-data")]
+        data: PathBuf,
+        /// Space-separated scopes, e.g. "minside:persons.read".
+        #[arg(long)]
+        scope: String,
+    },
     /// Online backup of a SQLite database (`VACUUM INTO`); for PostgreSQL use pg_dump.
     Backup {
         #[arg(long)]
@@ -117,6 +125,19 @@ fn demo_config(listen: &str, data: &Path, persons: usize) -> anyhow::Result<Conf
     c.test_idp.enabled = true;
     c.test_idp.key_file = data.join("test-idp-key.pem").display().to_string();
     c.seed.persons = persons;
+    let api_key = minside::keys::load_or_create(&data.join("api-client-demo.pem"))?;
+    c.api_clients = vec![minside::config::ApiClientConfig {
+        client_id: minside::DEMO_API_CLIENT.into(),
+        public_key_pem: rsa::pkcs8::EncodePublicKey::to_public_key_pem(
+            &api_key.to_public_key(),
+            rsa::pkcs8::LineEnding::LF,
+        )?,
+        public_key_file: String::new(),
+        scopes: minside::DEMO_API_SCOPES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+    }];
     for (idp, secret) in [
         (&mut c.citizen_idp, "demo-citizen-secret"),
         (&mut c.staff_idp, "demo-staff-secret"),
@@ -157,6 +178,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if config.test_idp.enabled {
         println!("Log in as a synthetic resident: open {}/ and choose \"Logg inn\" (pick any person on the test login page).", app.public_url);
         println!("Staff: {}/staff/login. Stop with Ctrl+C.", app.public_url);
+        println!("API: {}/api/v1/openapi.json; a token: minside dev-token --data <this data dir> --scope minside:persons.read", app.public_url);
     }
     app.run_until(shutdown_signal()).await
 }
@@ -207,6 +229,29 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", c.masked_toml()?);
             c.validate()?;
             println!("# configuration is valid");
+            Ok(())
+        }
+        Command::DevToken { data, scope } => {
+            let key_file = data.join("api-client-demo.pem");
+            if !key_file.exists() {
+                anyhow::bail!(
+                    "dev-token works only with a demo data directory: {} has no demo client key (start `minside demo --data {}` first)",
+                    data.display(),
+                    data.display()
+                );
+            }
+            let key = minside::keys::load_or_create(&key_file)?;
+            let c = load(None)?;
+            println!(
+                "{}",
+                minside::sign_api_token(
+                    &key,
+                    minside::DEMO_API_CLIENT,
+                    &c.api_audience,
+                    &scope,
+                    minside_core::ports::Clock::now(&SystemClock)
+                )?
+            );
             Ok(())
         }
         Command::Backup { config, to } => {

@@ -184,7 +184,9 @@ pub async fn person_lookup_submit(
             page.notice = Some(page.layout.tr.t("staff-lookup-not-found"));
             render_status(StatusCode::NOT_FOUND, &page)
         }
-        Err(LookUpPersonError::Forbidden(_)) => forbidden(&state, lang, &s),
+        Err(LookUpPersonError::Forbidden(_) | LookUpPersonError::MissingScope(_)) => {
+            forbidden(&state, lang, &s)
+        }
         Err(LookUpPersonError::Store(e)) => Err(e.into()),
     }
 }

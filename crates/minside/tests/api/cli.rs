@@ -195,6 +195,26 @@ async fn demo_starts_with_everything_embedded_and_a_login_leaves_no_fodselsnumme
         .await
         .unwrap();
     assert_eq!(found.status(), 200);
+    // An integrator tries the API with a token from `minside dev-token`.
+    let out = Command::new(BIN)
+        .args(["dev-token", "--scope", "minside:persons.read", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let api = reqwest::Client::new()
+        .post(format!("{url}/api/v1/persons/lookup"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"fodselsnummer": fnr, "purpose": "Prøver API-et"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 200);
     // A number typed into a URL by someone must not reach the log either.
     let _ = reqwest::get(format!("{url}/min-side/{fnr}?fnr={fnr}"))
         .await
@@ -216,4 +236,16 @@ async fn demo_starts_with_everything_embedded_and_a_login_leaves_no_fodselsnumme
         !log.contains(&fnr[..6]) || !log.contains(&fnr[6..]),
         "no number in two pieces either"
     );
+}
+
+#[test]
+fn dev_token_is_refused_outside_a_demo_data_directory() {
+    let dir = temp_dir("notdemo");
+    let out = Command::new(BIN)
+        .args(["dev-token", "--scope", "minside:persons.read", "--data"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only with a demo data directory"));
 }

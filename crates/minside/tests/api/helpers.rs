@@ -31,6 +31,15 @@ fn signing_key() -> rsa::RsaPrivateKey {
         .clone()
 }
 
+/// The test back-office client's key (one per process).
+pub fn api_key() -> rsa::RsaPrivateKey {
+    static KEY: OnceLock<rsa::RsaPrivateKey> = OnceLock::new();
+    KEY.get_or_init(|| minside::keys::generate().unwrap())
+        .clone()
+}
+
+pub const API_CLIENT: &str = "test-sak-arkiv";
+
 #[expect(
     clippy::disallowed_methods,
     reason = "tests choose their database from the environment"
@@ -97,6 +106,16 @@ pub fn test_config(database_url: String) -> Config {
     c.staff_idp.client_secret = Secret("staff-secret".into());
     c.staff_idp.client_auth = minside::config::ClientAuthConfig::ClientSecretBasic;
     c.seed.persons = 150;
+    c.api_clients = vec![minside::config::ApiClientConfig {
+        client_id: API_CLIENT.into(),
+        public_key_pem: rsa::pkcs8::EncodePublicKey::to_public_key_pem(
+            &api_key().to_public_key(),
+            rsa::pkcs8::LineEnding::LF,
+        )
+        .unwrap(),
+        public_key_file: String::new(),
+        scopes: vec!["minside:persons.read".into()],
+    }];
     c
 }
 
@@ -138,6 +157,18 @@ impl TestApp {
             clock,
             config,
         }
+    }
+
+    /// A bearer token for the test client with `scope`, issued now by the test clock.
+    pub fn api_token(&self, scope: &str) -> String {
+        minside::sign_api_token(
+            &api_key(),
+            API_CLIENT,
+            &self.config.api_audience,
+            scope,
+            self.clock.now(),
+        )
+        .unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -6,6 +6,7 @@
     reason = "test harness: a failed step fails the test"
 )]
 
+mod api;
 mod cli;
 mod helpers;
 mod jobs;

@@ -1,0 +1,20 @@
+//! The back-office API, versioned under `/api/v1`: machine clients with Maskinporten-style bearer
+//! tokens, JSON in and out, RFC 9457 problem+json for every error, described by
+//! `/api/v1/openapi.json`.
+
+pub mod auth;
+mod openapi;
+mod persons;
+pub mod problem;
+
+use crate::AppState;
+use axum::routing::{get, post};
+use axum::Router;
+
+/// Routes under `/api/v1`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi::openapi_document))
+        .route("/persons/lookup", post(persons::look_up_person))
+        .fallback(problem::not_found)
+}
