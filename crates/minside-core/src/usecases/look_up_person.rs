@@ -1,4 +1,4 @@
-//! A caseworker or privacy officer looks up a resident; the read is access-logged.
+//! Staff or a back-office system looks up a resident; every read is access-logged.
 
 use crate::access_log::{Access, Actor, Purpose};
 use crate::auth::{
@@ -21,7 +21,7 @@ pub enum LookUpPersonError {
     Store(#[from] StoreError),
 }
 
-/// Checks the role, then reads the person and logs the access in one transaction.
+/// A caseworker or privacy officer reads a resident's register data.
 pub async fn look_up_person(
     store: &dyn Store,
     clock: &dyn Clock,
@@ -30,23 +30,14 @@ pub async fn look_up_person(
     purpose: Purpose,
 ) -> Result<Person, LookUpPersonError> {
     staff_may_open(staff, StaffArea::PersonLookup)?;
-    let access = Access {
-        actor: Actor::Staff {
-            subject: staff.subject.clone(),
-            name: staff.name.clone(),
-        },
-        purpose,
-        what: "person.register_data",
-        at: clock.now(),
+    let actor = Actor::Staff {
+        subject: staff.subject.clone(),
+        name: staff.name.clone(),
     };
-    store
-        .read_person_logged(fnr, &access)
-        .await?
-        .ok_or(LookUpPersonError::NotFound)
+    read_register_data(store, clock, actor, fnr, purpose).await
 }
 
-/// A back-office system reads a resident's register data; needs `minside:persons.read`; the
-/// read is access-logged with the system as the actor.
+/// A back-office system reads a resident's register data; needs `minside:persons.read`.
 pub async fn look_up_person_for_system(
     store: &dyn Store,
     clock: &dyn Clock,
@@ -55,10 +46,22 @@ pub async fn look_up_person_for_system(
     purpose: Purpose,
 ) -> Result<Person, LookUpPersonError> {
     system_may(client, Scope::PersonsRead)?;
+    let actor = Actor::System {
+        client_id: client.client_id.clone(),
+    };
+    read_register_data(store, clock, actor, fnr, purpose).await
+}
+
+/// The read itself, after authorization: person and access-log entry in one transaction.
+async fn read_register_data(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    actor: Actor,
+    fnr: &Fodselsnummer,
+    purpose: Purpose,
+) -> Result<Person, LookUpPersonError> {
     let access = Access {
-        actor: Actor::System {
-            client_id: client.client_id.clone(),
-        },
+        actor,
         purpose,
         what: "person.register_data",
         at: clock.now(),

@@ -143,15 +143,10 @@ impl OidcClient {
         self.fetch(now).await
     }
 
-    async fn fetch(&self, now: Timestamp) -> Result<Arc<Provider>, OidcError> {
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, OidcError> {
         let d = |e: reqwest::Error| OidcError::Discovery(e.to_string());
-        let url = format!(
-            "{}/.well-known/openid-configuration",
-            self.settings.issuer.trim_end_matches('/')
-        );
-        let metadata: Metadata = self
-            .http
-            .get(&url)
+        self.http
+            .get(url)
             .send()
             .await
             .map_err(d)?
@@ -159,24 +154,22 @@ impl OidcClient {
             .map_err(d)?
             .json()
             .await
-            .map_err(d)?;
+            .map_err(d)
+    }
+
+    async fn fetch(&self, now: Timestamp) -> Result<Arc<Provider>, OidcError> {
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            self.settings.issuer.trim_end_matches('/')
+        );
+        let metadata: Metadata = self.get_json(&url).await?;
         if metadata.issuer != self.settings.issuer {
             return Err(OidcError::Discovery(format!(
                 "discovery issuer {} differs from the configured issuer {}",
                 metadata.issuer, self.settings.issuer
             )));
         }
-        let jwks: JwkSet = self
-            .http
-            .get(&metadata.jwks_uri)
-            .send()
-            .await
-            .map_err(d)?
-            .error_for_status()
-            .map_err(d)?
-            .json()
-            .await
-            .map_err(d)?;
+        let jwks: JwkSet = self.get_json(&metadata.jwks_uri).await?;
         let p = Arc::new(Provider {
             metadata,
             jwks,
