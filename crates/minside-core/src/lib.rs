@@ -8,6 +8,7 @@ pub mod auth;
 pub mod delivery;
 pub mod ident;
 pub mod jobs;
+pub mod letters;
 pub mod person;
 pub mod ports;
 pub mod session;
