@@ -139,12 +139,18 @@ pub struct SystemClient {
 pub enum Scope {
     /// Read a resident's register data (every read is access-logged).
     PersonsRead,
+    /// Send letters.
+    LettersWrite,
+    /// Read the status and events of letters the client sent.
+    LettersRead,
 }
 
 impl Scope {
     pub fn code(self) -> &'static str {
         match self {
             Self::PersonsRead => "minside:persons.read",
+            Self::LettersWrite => "minside:letters.write",
+            Self::LettersRead => "minside:letters.read",
         }
     }
 }

@@ -3,6 +3,7 @@
 use crate::access_log::{Access, AccessLogEntry};
 use crate::ident::Fodselsnummer;
 use crate::jobs::{Job, JobId, NewJob};
+use crate::letters::{LetterReceipt, LetterStatusView, NewLetter};
 use crate::person::{Dashboard, LoginCandidate, Person, PersonId, Population, StaffUser};
 use crate::session::{LoginAttempt, NewSession, Session, SessionKey};
 use jiff::Timestamp;
@@ -10,6 +11,29 @@ use jiff::Timestamp;
 /// The time, passed in so that tests can set it.
 pub trait Clock: Send + Sync {
     fn now(&self) -> Timestamp;
+}
+
+/// Fresh public identifiers (UUIDs), passed in like the clock.
+pub trait IdGenerator: Send + Sync {
+    /// A random UUID (version 4) in its usual text form.
+    fn uuid(&self) -> String;
+}
+
+/// Failures of document storage.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("no such document")]
+    NotFound,
+    #[error("document storage failed: {0}")]
+    Io(String),
+}
+
+/// Document storage: a directory on disk by default, object storage in production.
+#[async_trait::async_trait]
+pub trait Blobs: Send + Sync {
+    /// Stores `bytes` under `key` (atomically: a reader never sees half a document).
+    async fn put(&self, key: &str, bytes: &[u8]) -> Result<(), BlobError>;
+    async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError>;
 }
 
 /// Failures of the store. Constraint violations the user can fix are `Conflict`.
@@ -80,6 +104,22 @@ pub trait Store: Send + Sync {
         idle_before: Timestamp,
         created_before: Timestamp,
     ) -> Result<u64, StoreError>;
+
+    /// The letter a client sent with this sender reference, if any (idempotency).
+    async fn letter_receipt(
+        &self,
+        client_id: &str,
+        sender_ref: &str,
+    ) -> Result<Option<LetterReceipt>, StoreError>;
+    /// Stores a letter, its documents' metadata, its `created` event and the jobs it causes, in
+    /// one transaction. A second letter with the same (client, sender_ref) is a `Conflict`.
+    async fn create_letter(&self, letter: &NewLetter, jobs: &[NewJob]) -> Result<(), StoreError>;
+    /// Status and events of a letter, as its sender sees them.
+    async fn letter_status(
+        &self,
+        client_id: &str,
+        public_id: &str,
+    ) -> Result<Option<LetterStatusView>, StoreError>;
 
     /// Enqueues jobs on their own (scheduled work). A change that causes jobs enqueues them in
     /// its own Store method's transaction instead. Duplicate (kind, dedupe_key) pairs are skipped.

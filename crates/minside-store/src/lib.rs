@@ -8,6 +8,7 @@
 mod access_log;
 mod codec;
 mod jobs;
+mod letters;
 mod migrations;
 mod persons;
 mod population;
@@ -230,6 +231,30 @@ impl minside_core::ports::Store for SqlStore {
         created_before: jiff::Timestamp,
     ) -> Result<u64, StoreError> {
         sessions::purge(&self.pool, idle_before, created_before).await
+    }
+
+    async fn letter_receipt(
+        &self,
+        client_id: &str,
+        sender_ref: &str,
+    ) -> Result<Option<minside_core::letters::LetterReceipt>, StoreError> {
+        letters::receipt(&self.pool, client_id, sender_ref).await
+    }
+
+    async fn create_letter(
+        &self,
+        letter: &minside_core::letters::NewLetter,
+        jobs: &[minside_core::jobs::NewJob],
+    ) -> Result<(), StoreError> {
+        letters::create(&self.pool, letter, jobs).await
+    }
+
+    async fn letter_status(
+        &self,
+        client_id: &str,
+        public_id: &str,
+    ) -> Result<Option<minside_core::letters::LetterStatusView>, StoreError> {
+        letters::status_view(&self.pool, client_id, public_id).await
     }
 
     async fn enqueue_jobs(

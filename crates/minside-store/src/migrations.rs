@@ -37,6 +37,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0002_jobs.sql"),
         include_str!("../migrations/postgres/0002_jobs.sql"),
     ),
+    (
+        3,
+        "0003_letters.sql",
+        include_str!("../migrations/sqlite/0003_letters.sql"),
+        include_str!("../migrations/postgres/0003_letters.sql"),
+    ),
 ];
 
 /// File names of the embedded migrations, in order.

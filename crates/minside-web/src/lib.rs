@@ -18,7 +18,7 @@ pub mod test_idp;
 
 use axum::routing::{get, post};
 use axum::Router;
-use minside_core::ports::{Clock, Store};
+use minside_core::ports::{Blobs, Clock, IdGenerator, Store};
 use minside_core::session::SessionPolicy;
 use std::sync::Arc;
 
@@ -57,6 +57,14 @@ pub struct WebConfig {
     pub test_idp: Option<test_idp::TestIdpSettings>,
 }
 
+/// The outside world the handlers reach through core's ports.
+pub struct Ports {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub blobs: Arc<dyn Blobs>,
+    pub ids: Arc<dyn IdGenerator>,
+}
+
 /// Shared state of all handlers.
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -64,6 +72,8 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
+    pub blobs: Arc<dyn Blobs>,
+    pub ids: Arc<dyn IdGenerator>,
     pub i18n: Arc<i18n::I18n>,
     pub config: WebConfig,
     pub citizen_rp: oidc::OidcClient,
@@ -88,11 +98,13 @@ pub enum BuildError {
 }
 
 impl AppState {
-    pub fn new(
-        store: Arc<dyn Store>,
-        clock: Arc<dyn Clock>,
-        config: WebConfig,
-    ) -> Result<Self, BuildError> {
+    pub fn new(ports: Ports, config: WebConfig) -> Result<Self, BuildError> {
+        let Ports {
+            store,
+            clock,
+            blobs,
+            ids,
+        } = ports;
         let citizen_rp = oidc::OidcClient::new(config.citizen_idp.clone())?;
         let staff_rp = oidc::OidcClient::new(config.staff_idp.clone())?;
         let test_idp = config
@@ -102,6 +114,8 @@ impl AppState {
         Ok(Self(Arc::new(Inner {
             store,
             clock,
+            blobs,
+            ids,
             i18n: Arc::new(i18n::I18n::load()?),
             config,
             citizen_rp,

@@ -22,6 +22,31 @@ pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
+/// Random version-4 UUIDs from the operating system's generator (the IdGenerator port).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RandomIds;
+
+impl minside_core::ports::IdGenerator for RandomIds {
+    fn uuid(&self) -> String {
+        let mut b = [0u8; 16];
+        if getrandom::getrandom(&mut b).is_err() {
+            tracing::error!("the operating system's random generator failed");
+            std::process::abort();
+        }
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        )
+    }
+}
+
 /// SHA-256 as lower-case hex (session keys, browser bindings).
 pub fn sha256_hex(input: &str) -> String {
     Sha256::digest(input.as_bytes())

@@ -168,6 +168,8 @@ pub struct Config {
     pub public_url: String,
     pub database_url: Secret,
     pub database_max_connections: u32,
+    /// Directory for documents (letters' PDFs and attachments).
+    pub blob_dir: String,
     pub session_secret: Secret,
     pub municipality: MunicipalityConfig,
     pub citizen_idp: IdpConfig,
@@ -188,6 +190,7 @@ impl Default for Config {
             public_url: String::new(),
             database_url: Secret("sqlite://minside-data/minside.db".into()),
             database_max_connections: 8,
+            blob_dir: "minside-data/blobs".into(),
             session_secret: Secret::default(),
             municipality: MunicipalityConfig::default(),
             citizen_idp: IdpConfig::with_client("minside"),

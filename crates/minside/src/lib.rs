@@ -1,6 +1,7 @@
 //! The minside binary as a library: config, wiring and the [`Application`] that both `main`
 //! and the integration tests start.
 
+pub mod blobs;
 pub mod clock;
 pub mod config;
 pub mod keys;
@@ -182,7 +183,13 @@ impl Application {
             api: api_settings(&config)?,
             public_url: public_url.clone(),
         };
-        let state = AppState::new(Arc::new(store.clone()) as Arc<dyn Store>, clock, web)?;
+        let ports = minside_web::Ports {
+            store: Arc::new(store.clone()) as Arc<dyn Store>,
+            clock,
+            blobs: Arc::new(blobs::DirBlobs::new(&config.blob_dir)),
+            ids: Arc::new(minside_web::security::RandomIds),
+        };
+        let state = AppState::new(ports, web)?;
         Ok(Self {
             listener,
             router: minside_web::router(state),
@@ -275,7 +282,11 @@ pub fn sign_api_token(
 /// The demo's back-office client.
 pub const DEMO_API_CLIENT: &str = "demo-sak-arkiv";
 /// Scopes the demo client may use.
-pub const DEMO_API_SCOPES: &[&str] = &["minside:persons.read"];
+pub const DEMO_API_SCOPES: &[&str] = &[
+    "minside:persons.read",
+    "minside:letters.write",
+    "minside:letters.read",
+];
 
 fn origin(url: &str) -> Option<String> {
     let u = url::Url::parse(url).ok()?;

@@ -122,6 +122,7 @@ fn demo_config(listen: &str, data: &Path, persons: usize) -> anyhow::Result<Conf
     c.public_url = String::new();
     c.database_url = Secret(format!("sqlite://{}", data.join("minside.db").display()));
     c.session_secret = Secret(secret);
+    c.blob_dir = data.join("blobs").display().to_string();
     c.test_idp.enabled = true;
     c.test_idp.key_file = data.join("test-idp-key.pem").display().to_string();
     c.seed.persons = persons;

@@ -2,4 +2,5 @@
 
 pub mod look_up_person;
 pub mod run_jobs;
+pub mod send_letter;
 pub mod show_dashboard;

@@ -3,6 +3,7 @@
 //! `/api/v1/openapi.json`.
 
 pub mod auth;
+mod letters;
 mod openapi;
 mod persons;
 pub mod problem;
@@ -16,5 +17,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(openapi::openapi_document))
         .route("/persons/lookup", post(persons::look_up_person))
+        .route("/letters", post(letters::send_letter))
+        .route("/letters/{id}/status", get(letters::get_letter_status))
         .fallback(problem::not_found)
 }

@@ -25,6 +25,39 @@ pub async fn openapi_document(State(state): State<AppState>) -> Json<Value> {
         "servers": [{"url": format!("{}/api/v1", state.config.public_url)}],
         "security": [{"bearer": []}],
         "paths": {
+            "/letters": {
+                "post": {
+                    "operationId": "sendLetter",
+                    "summary": "Send a letter (forsendelse) to a resident or an organisation; needs minside:letters.write",
+                    "description": "Idempotent on sender_ref: the same sender_ref with the same content returns the first \
+                        answer (200); with other content it is a 409. Documents are base64; only PDF is printable, \
+                        other types need exclude_from_print unless digital_only. Types are sniffed from the content.",
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LetterRequest"}}}},
+                    "responses": {
+                        "201": {"description": "Accepted", "headers": {"Location": {"schema": {"type": "string"}}},
+                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LetterReceipt"}}}},
+                        "200": {"description": "A retry of an accepted letter: the same answer", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LetterReceipt"}}}},
+                        "400": problem_response("The body is not JSON of the expected shape"),
+                        "401": problem_response("Missing or invalid token"),
+                        "403": problem_response("The token lacks minside:letters.write"),
+                        "409": problem_response("sender_ref was used for a different letter"),
+                        "422": problem_response("Invalid fields, all listed in errors[]")
+                    }
+                }
+            },
+            "/letters/{id}/status": {
+                "get": {
+                    "operationId": "getLetterStatus",
+                    "summary": "Status (SvarUt names) and events of one of the client's letters; needs minside:letters.read",
+                    "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}],
+                    "responses": {
+                        "200": {"description": "Status and events", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LetterStatus"}}}},
+                        "401": problem_response("Missing or invalid token"),
+                        "403": problem_response("The token lacks minside:letters.read"),
+                        "404": problem_response("No letter with this id from this client")
+                    }
+                }
+            },
             "/persons/lookup": {
                 "post": {
                     "operationId": "lookUpPerson",
@@ -63,6 +96,40 @@ pub async fn openapi_document(State(state): State<AppState>) -> Json<Value> {
                         "kommunenummer": {"type": "string", "pattern": "^[0-9]{4}$"}
                     }
                 },
+                "LetterRequest": {
+                    "type": "object", "required": ["sender_ref", "recipient", "title", "sender_unit"],
+                    "properties": {
+                        "sender_ref": {"type": "string", "maxLength": 200, "description": "The sender's own id (idempotency key)"},
+                        "recipient": {"type": "object", "properties": {
+                            "fodselsnummer": {"type": "string"}, "organisasjonsnummer": {"type": "string"}},
+                            "description": "Exactly one of the two"},
+                        "title": {"type": "string", "minLength": 1, "maxLength": 1000},
+                        "sender_unit": {"type": "string", "maxLength": 200},
+                        "body": {"type": "string"},
+                        "documents": {"type": "array", "items": {"type": "object", "required": ["filename", "mime_type", "content_base64"],
+                            "properties": {"filename": {"type": "string", "maxLength": 226}, "mime_type": {"type": "string"},
+                                "content_base64": {"type": "string"}, "exclude_from_print": {"type": "boolean"}}}},
+                        "archive_ref": {"type": "object", "properties": {"saksaar": {"type": "integer"}, "sekvensnummer": {"type": "integer"}, "journalpostnummer": {"type": "integer"}}},
+                        "service_notice": {"type": "boolean", "description": "A service message allowed despite reservation"},
+                        "sensitive": {"type": "boolean", "description": "Needs idporten-loa-high to open"},
+                        "digital_only": {"type": "boolean"},
+                        "reply_allowed": {"type": "boolean"},
+                        "response_options": {"type": "array", "items": {"type": "object", "properties": {"code": {"type": "string"}, "label": {"type": "string"}}}},
+                        "response_deadline": {"type": "string", "format": "date-time"}
+                    }
+                },
+                "LetterReceipt": {
+                    "type": "object", "required": ["id", "sender_ref", "status"],
+                    "properties": {"id": {"type": "string", "format": "uuid"}, "sender_ref": {"type": "string"}, "status": {"$ref": "#/components/schemas/Status"}}
+                },
+                "LetterStatus": {
+                    "type": "object", "required": ["id", "status", "events"],
+                    "properties": {"id": {"type": "string"}, "status": {"$ref": "#/components/schemas/Status"},
+                        "events": {"type": "array", "items": {"type": "object", "properties": {
+                            "event": {"type": "string", "enum": ["created", "notified", "read", "answered", "printed", "failed"]},
+                            "at": {"type": "string", "format": "date-time"}, "detail": {"type": "object"}}}}}
+                },
+                "Status": {"type": "string", "enum": ["AKSEPTERT", "VARSLET", "LEST", "SENDT_PRINT", "PRINTET", "MANUELT_HANDTERT", "IKKE_LEVERT"]},
                 "Problem": {
                     "type": "object", "required": ["type", "title", "status"],
                     "properties": {

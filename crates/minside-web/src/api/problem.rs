@@ -96,6 +96,16 @@ impl Problem {
         )
     }
 
+    /// 409: the request clashes with what is stored (a reused idempotency key).
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "urn:minside:problem:conflict",
+            "Conflict",
+            detail,
+        )
+    }
+
     pub fn not_found_detail(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,

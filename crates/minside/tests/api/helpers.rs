@@ -106,6 +106,10 @@ pub fn test_config(database_url: String) -> Config {
     c.staff_idp.client_secret = Secret("staff-secret".into());
     c.staff_idp.client_auth = minside::config::ClientAuthConfig::ClientSecretBasic;
     c.seed.persons = 150;
+    c.blob_dir = std::env::temp_dir()
+        .join(format!("minside-test-blobs-{}", unique()))
+        .display()
+        .to_string();
     c.api_clients = vec![minside::config::ApiClientConfig {
         client_id: API_CLIENT.into(),
         public_key_pem: rsa::pkcs8::EncodePublicKey::to_public_key_pem(
@@ -114,7 +118,11 @@ pub fn test_config(database_url: String) -> Config {
         )
         .unwrap(),
         public_key_file: String::new(),
-        scopes: vec!["minside:persons.read".into()],
+        scopes: vec![
+            "minside:persons.read".into(),
+            "minside:letters.write".into(),
+            "minside:letters.read".into(),
+        ],
     }];
     c
 }

@@ -10,6 +10,7 @@ mod api;
 mod cli;
 mod helpers;
 mod jobs;
+mod letters_api;
 mod login;
 mod logout;
 mod pages;
