@@ -3,7 +3,7 @@
 // page runs axe-core with the WCAG 2.1 A/AA tags, checks keyboard access (skip link first, visible
 // focus) and reflow at 200% zoom, and takes a screenshot. One journey runs with JavaScript off.
 // Prints "N passed, M failed" and exits non-zero on any failure.
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -42,6 +42,25 @@ const base = await new Promise((resolve, reject) => {
 });
 server.stdout.resume();
 console.log(`minside at ${base}`);
+
+// A letter for the first person on the test login page, sent through the API with a dev token.
+const picker = await (await fetch(`${base}/login`)).text();
+const firstPerson = picker.match(/name="pick" value="(\d{11})"/)[1];
+const token = execFileSync(bin, ['dev-token', '--data', data, '--scope', 'minside:letters.write']).toString().trim();
+const pdf = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n').toString('base64');
+const sent = await fetch(`${base}/api/v1/letters`, {
+  method: 'POST',
+  headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+  body: JSON.stringify({
+    sender_ref: 'e2e-1', recipient: { fodselsnummer: firstPerson }, title: 'Tilbud om barnehageplass',
+    sender_unit: 'Barnehageetaten', body: 'Du har fått tilbud om plass.\n\nSvar innen fristen.',
+    documents: [{ filename: 'tilbud.pdf', mime_type: 'application/pdf', content_base64: pdf }],
+    archive_ref: { saksaar: 2026, sekvensnummer: 1234, journalpostnummer: 5 },
+    response_options: [{ code: 'accept', label: 'Ta imot plassen' }, { code: 'decline', label: 'Takk nei' }],
+    response_deadline: '2099-12-01T12:00:00+01:00',
+  }),
+});
+if (sent.status !== 201) throw new Error(`sending the e2e letter failed: ${sent.status} ${await sent.text()}`);
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -107,6 +126,12 @@ async function journey(lang) {
   check(/\/min-side$/.test(page.url()), `${lang}: after login the dashboard opens`);
   await audit(page, 'dashboard', lang);
   if (lang === 'nb') await page.screenshot({ path: join(shots, 'dashboard-readme.png') });
+
+  await page.goto(`${base}/min-side/meldinger`);
+  await audit(page, 'inbox', lang);
+  await Promise.all([page.waitForURL(/\/min-side\/meldinger\/[0-9a-f-]+$/), page.locator('a[href^="/min-side/meldinger/"]').first().click()]);
+  check((await page.locator('h1').textContent()) === 'Tilbud om barnehageplass', `${lang}: the letter opens from the inbox`);
+  await audit(page, 'letter', lang);
 
   await page.goto(`${base}/min-side/mine-opplysninger`);
   check(page.url().endsWith('/min-side/mine-opplysninger'), `${lang}: my data opens at high level`);

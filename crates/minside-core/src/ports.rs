@@ -3,7 +3,9 @@
 use crate::access_log::{Access, AccessLogEntry};
 use crate::ident::Fodselsnummer;
 use crate::jobs::{Job, JobId, NewJob};
-use crate::letters::{LetterReceipt, LetterStatusView, NewLetter};
+use crate::letters::{
+    InboxPage, InboxQuery, LetterReceipt, LetterStatusView, LetterView, NewLetter,
+};
 use crate::person::{Dashboard, LoginCandidate, Person, PersonId, Population, StaffUser};
 use crate::session::{LoginAttempt, NewSession, Session, SessionKey};
 use jiff::Timestamp;
@@ -120,6 +122,28 @@ pub trait Store: Send + Sync {
         client_id: &str,
         public_id: &str,
     ) -> Result<Option<LetterStatusView>, StoreError>;
+
+    /// One page of a resident's inbox, newest first.
+    async fn inbox(&self, fnr: &Fodselsnummer, query: &InboxQuery)
+        -> Result<InboxPage, StoreError>;
+    /// A letter, only if `fnr` is its recipient.
+    async fn letter_for_recipient(
+        &self,
+        fnr: &Fodselsnummer,
+        public_id: &str,
+    ) -> Result<Option<LetterView>, StoreError>;
+    /// Records the first opening: `read_at`, status LEST (unless printed or later), a `read`
+    /// event — all once, in one transaction. Returns whether this call recorded it.
+    async fn mark_letter_read(&self, letter_id: i64, now: Timestamp) -> Result<bool, StoreError>;
+    /// Archives or un-archives a letter in the recipient's inbox.
+    async fn set_letter_archived(
+        &self,
+        letter_id: i64,
+        archived: bool,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Shows the letter as unread again in the inbox (the read receipt for the sender stays).
+    async fn mark_letter_unread(&self, letter_id: i64) -> Result<(), StoreError>;
 
     /// Enqueues jobs on their own (scheduled work). A change that causes jobs enqueues them in
     /// its own Store method's transaction instead. Duplicate (kind, dedupe_key) pairs are skipped.

@@ -10,6 +10,8 @@ pub enum Principal {
     Citizen {
         fnr: Fodselsnummer,
         loa: Loa,
+        /// The register's name at login (None when not resident), for the page header.
+        name: Option<String>,
     },
     Staff {
         subject: String,

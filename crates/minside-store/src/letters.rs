@@ -155,3 +155,222 @@ pub(crate) async fn status_view(
         events,
     }))
 }
+
+fn fnr_param(fnr: &minside_core::ident::Fodselsnummer) -> String {
+    fnr.as_str().to_owned()
+}
+
+pub(crate) async fn inbox(
+    pool: &AnyPool,
+    fnr: &minside_core::ident::Fodselsnummer,
+    q: &minside_core::letters::InboxQuery,
+) -> Result<minside_core::letters::InboxPage, StoreError> {
+    use minside_core::letters::{InboxCursor, InboxFilter, InboxItem, InboxPage};
+    // $1 recipient, $2 now, $3 limit + 1, $4/$5 cursor, $6 search pattern
+    let filter = match q.filter {
+        InboxFilter::All => "archived_at is null",
+        InboxFilter::Unread => "archived_at is null and (read_at is null or marked_unread = 1)",
+        InboxFilter::NeedsAnswer => "archived_at is null and response_options is not null and answered_at is null and response_deadline > $2",
+        InboxFilter::Archived => "archived_at is not null",
+    };
+    let cursor = if q.after.is_some() {
+        "and (created_at < $4 or (created_at = $4 and id < $5))"
+    } else {
+        "and $4 = $4 and $5 = $5"
+    };
+    let search = if q.search.is_some() {
+        "and lower(title) like $6"
+    } else {
+        "and $6 = $6"
+    };
+    let sql = format!(
+        "select id, public_id, title, sender_unit, created_at, read_at, marked_unread, response_deadline, answered_at \
+         from letters where recipient_fnr = $1 and {filter} {cursor} {search} and $2 = $2 \
+         order by created_at desc, id desc limit $3"
+    );
+    let pattern = q
+        .search
+        .as_deref()
+        .map(|s| format!("%{}%", s.to_lowercase().replace(['%', '_'], "")))
+        .unwrap_or_default();
+    let rows = sqlx::query(&sql)
+        .bind(fnr_param(fnr))
+        .bind(ts(q.now))
+        .bind(q.limit + 1)
+        .bind(q.after.map_or(0, |c| ts(c.created_at)))
+        .bind(q.after.map_or(0, |c| c.id))
+        .bind(pattern)
+        .fetch_all(pool)
+        .await
+        .map_err(db)?;
+    let mut items = Vec::new();
+    let mut last = None;
+    for r in rows.iter().take(usize::try_from(q.limit).unwrap_or(0)) {
+        let read_at: Option<i64> = r.try_get("read_at").map_err(db)?;
+        let marked: i64 = r.try_get("marked_unread").map_err(db)?;
+        let created = from_ts(r.try_get("created_at").map_err(db)?)?;
+        last = Some(InboxCursor {
+            created_at: created,
+            id: r.try_get("id").map_err(db)?,
+        });
+        items.push(InboxItem {
+            public_id: r.try_get("public_id").map_err(db)?,
+            title: r.try_get("title").map_err(db)?,
+            sender_unit: r.try_get("sender_unit").map_err(db)?,
+            created_at: created,
+            read: read_at.is_some() && marked == 0,
+            response_deadline: r
+                .try_get::<Option<i64>, _>("response_deadline")
+                .map_err(db)?
+                .map(from_ts)
+                .transpose()?,
+            answered: r
+                .try_get::<Option<i64>, _>("answered_at")
+                .map_err(db)?
+                .is_some(),
+        });
+    }
+    let next = if rows.len() as i64 > q.limit {
+        last
+    } else {
+        None
+    };
+    Ok(InboxPage { items, next })
+}
+
+pub(crate) async fn for_recipient(
+    pool: &AnyPool,
+    fnr: &minside_core::ident::Fodselsnummer,
+    public_id: &str,
+) -> Result<Option<minside_core::letters::LetterView>, StoreError> {
+    use minside_core::letters::{ArchiveRef, DocumentMeta, LetterView, ResponseOption};
+    let Some(r) = sqlx::query(
+        "select id, public_id, title, sender_unit, body, created_at, read_at, marked_unread, archived_at, required_loa, \
+         archive_saksaar, archive_sekvensnummer, archive_journalpostnummer, response_options, response_deadline \
+         from letters where recipient_fnr = $1 and public_id = $2",
+    )
+    .bind(fnr_param(fnr))
+    .bind(public_id)
+    .fetch_optional(pool)
+    .await
+    .map_err(db)?
+    else {
+        return Ok(None);
+    };
+    let id: i64 = r.try_get("id").map_err(db)?;
+    let opt_i = |c: &str| r.try_get::<Option<i64>, _>(c).map_err(db);
+    let archive_ref = match (opt_i("archive_saksaar")?, opt_i("archive_sekvensnummer")?) {
+        (Some(saksaar), Some(sekvensnummer)) => Some(ArchiveRef {
+            saksaar,
+            sekvensnummer,
+            journalpostnummer: opt_i("archive_journalpostnummer")?,
+        }),
+        _ => None,
+    };
+    let options: Option<String> = r.try_get("response_options").map_err(db)?;
+    let response_options = match options {
+        Some(json) => serde_json::from_str::<Vec<serde_json::Value>>(&json)
+            .map_err(|e| StoreError::Corrupt(format!("letters.response_options: {e}")))?
+            .iter()
+            .map(|o| ResponseOption {
+                code: o["code"].as_str().unwrap_or_default().to_owned(),
+                label: o["label"].as_str().unwrap_or_default().to_owned(),
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let documents = sqlx::query("select position, filename, mime_type, size_bytes, blob_key from letter_documents where letter_id = $1 order by position")
+        .bind(id)
+        .fetch_all(pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|d| {
+            Ok(DocumentMeta {
+                position: d.try_get("position").map_err(db)?,
+                filename: d.try_get("filename").map_err(db)?,
+                mime_type: d.try_get("mime_type").map_err(db)?,
+                size_bytes: d.try_get("size_bytes").map_err(db)?,
+                blob_key: d.try_get("blob_key").map_err(db)?,
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    let loa: String = r.try_get("required_loa").map_err(db)?;
+    Ok(Some(LetterView {
+        id,
+        public_id: r.try_get("public_id").map_err(db)?,
+        title: r.try_get("title").map_err(db)?,
+        sender_unit: r.try_get("sender_unit").map_err(db)?,
+        body: r.try_get("body").map_err(db)?,
+        created_at: from_ts(r.try_get("created_at").map_err(db)?)?,
+        read_at: opt_i("read_at")?.map(from_ts).transpose()?,
+        marked_unread: r.try_get::<i64, _>("marked_unread").map_err(db)? == 1,
+        archived: opt_i("archived_at")?.is_some(),
+        required_loa: minside_core::auth::Loa::from_acr(&loa)
+            .ok_or_else(|| StoreError::Corrupt("letters.required_loa".into()))?,
+        archive_ref,
+        response_options,
+        response_deadline: opt_i("response_deadline")?.map(from_ts).transpose()?,
+        documents,
+    }))
+}
+
+pub(crate) async fn mark_read(
+    pool: &AnyPool,
+    letter_id: i64,
+    now: jiff::Timestamp,
+) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await.map_err(db)?;
+    let first = sqlx::query(
+        "update letters set read_at = $1, marked_unread = 0, \
+         status = case when status in ('AKSEPTERT', 'VARSLET') then 'LEST' else status end \
+         where id = $2 and read_at is null",
+    )
+    .bind(ts(now))
+    .bind(letter_id)
+    .execute(&mut *tx)
+    .await
+    .map_err(db)?
+    .rows_affected()
+        == 1;
+    if first {
+        sqlx::query("insert into letter_events (letter_id, event, detail, created_at) values ($1, 'read', null, $2)")
+            .bind(letter_id)
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+    } else {
+        sqlx::query("update letters set marked_unread = 0 where id = $1")
+            .bind(letter_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+    }
+    tx.commit().await.map_err(db)?;
+    Ok(first)
+}
+
+pub(crate) async fn set_archived(
+    pool: &AnyPool,
+    letter_id: i64,
+    archived: bool,
+    now: jiff::Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query("update letters set archived_at = $1 where id = $2")
+        .bind(archived.then(|| ts(now)))
+        .bind(letter_id)
+        .execute(pool)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+pub(crate) async fn mark_unread(pool: &AnyPool, letter_id: i64) -> Result<(), StoreError> {
+    sqlx::query("update letters set marked_unread = 1 where id = $1 and read_at is not null")
+        .bind(letter_id)
+        .execute(pool)
+        .await
+        .map_err(db)?;
+    Ok(())
+}

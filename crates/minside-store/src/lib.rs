@@ -257,6 +257,43 @@ impl minside_core::ports::Store for SqlStore {
         letters::status_view(&self.pool, client_id, public_id).await
     }
 
+    async fn inbox(
+        &self,
+        fnr: &minside_core::ident::Fodselsnummer,
+        query: &minside_core::letters::InboxQuery,
+    ) -> Result<minside_core::letters::InboxPage, StoreError> {
+        letters::inbox(&self.pool, fnr, query).await
+    }
+
+    async fn letter_for_recipient(
+        &self,
+        fnr: &minside_core::ident::Fodselsnummer,
+        public_id: &str,
+    ) -> Result<Option<minside_core::letters::LetterView>, StoreError> {
+        letters::for_recipient(&self.pool, fnr, public_id).await
+    }
+
+    async fn mark_letter_read(
+        &self,
+        letter_id: i64,
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError> {
+        letters::mark_read(&self.pool, letter_id, now).await
+    }
+
+    async fn set_letter_archived(
+        &self,
+        letter_id: i64,
+        archived: bool,
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        letters::set_archived(&self.pool, letter_id, archived, now).await
+    }
+
+    async fn mark_letter_unread(&self, letter_id: i64) -> Result<(), StoreError> {
+        letters::mark_unread(&self.pool, letter_id).await
+    }
+
     async fn enqueue_jobs(
         &self,
         jobs: &[minside_core::jobs::NewJob],

@@ -23,12 +23,12 @@ pub(crate) async fn create(
             .map_err(db)?;
     }
     let (kind, fnr, loa, subject, name, roles) = match &s.principal {
-        Principal::Citizen { fnr, loa } => (
+        Principal::Citizen { fnr, loa, name } => (
             "citizen",
             Some(fnr.to_string()),
             Some(loa.acr()),
             None,
-            None,
+            name.clone(),
             None,
         ),
         Principal::Staff {
@@ -48,7 +48,7 @@ pub(crate) async fn create(
         }
     };
     sqlx::query(
-        "insert into sessions (key, kind, fodselsnummer, loa, staff_subject, staff_name, staff_roles, csrf_token, \
+        "insert into sessions (key, kind, fodselsnummer, loa, staff_subject, display_name, staff_roles, csrf_token, \
          issuer, sid, id_token, created_at, last_seen_at) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
     )
     .bind(s.key.0.as_str())
@@ -72,7 +72,7 @@ pub(crate) async fn create(
 
 pub(crate) async fn get(pool: &AnyPool, key: &SessionKey) -> Result<Option<Session>, StoreError> {
     let Some(r) = sqlx::query(
-        "select kind, fodselsnummer, loa, staff_subject, staff_name, staff_roles, csrf_token, issuer, sid, id_token, \
+        "select kind, fodselsnummer, loa, staff_subject, display_name, staff_roles, csrf_token, issuer, sid, id_token, \
          created_at, last_seen_at from sessions where key = $1",
     )
     .bind(key.0.as_str())
@@ -90,10 +90,11 @@ pub(crate) async fn get(pool: &AnyPool, key: &SessionKey) -> Result<Option<Sessi
                 .map_err(corrupt("sessions.fodselsnummer"))?,
             loa: Loa::from_acr(&opt("loa")?.unwrap_or_default())
                 .ok_or_else(|| StoreError::Corrupt("sessions.loa".into()))?,
+            name: opt("display_name")?,
         },
         "staff" => Principal::Staff {
             subject: opt("staff_subject")?.unwrap_or_default(),
-            name: opt("staff_name")?.unwrap_or_default(),
+            name: opt("display_name")?.unwrap_or_default(),
             roles: opt("staff_roles")?
                 .unwrap_or_default()
                 .split(',')

@@ -146,6 +146,15 @@ pub fn router(state: AppState) -> Router {
             "/min-side/mine-opplysninger",
             get(pages::citizen::my_data_page),
         )
+        .route("/min-side/meldinger", get(pages::letters::inbox_page))
+        .route(
+            "/min-side/meldinger/{id}",
+            get(pages::letters::letter_page).post(pages::letters::letter_submit),
+        )
+        .route(
+            "/min-side/meldinger/{id}/dokumenter/{position}",
+            get(pages::letters::letter_document_download),
+        )
         .route("/staff/login", get(pages::auth::staff_login))
         .route("/staff/auth/callback", get(pages::auth::staff_callback))
         .route("/staff/logout", post(pages::auth::logout_submit))

@@ -77,11 +77,21 @@ pub struct CitizenSession {
     pub citizen: Citizen,
 }
 
+impl CitizenSession {
+    /// The name for the page header: the register's name, or the masked number.
+    pub fn display_name(&self) -> String {
+        match &self.session.principal {
+            Principal::Citizen { name: Some(n), .. } => n.clone(),
+            _ => self.citizen.fnr.masked(),
+        }
+    }
+}
+
 impl FromRequestParts<AppState> for CitizenSession {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let session = require(state, parts, "/login").await?;
-        let Principal::Citizen { fnr, loa } = &session.principal else {
+        let Principal::Citizen { fnr, loa, .. } = &session.principal else {
             return Err(login_redirect("/login", parts));
         };
         let citizen = Citizen {

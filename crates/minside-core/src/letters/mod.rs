@@ -92,3 +92,114 @@ pub struct NewLetter {
     pub blob_keys: Vec<String>,
     pub created_at: jiff::Timestamp,
 }
+
+/// Which letters the inbox lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InboxFilter {
+    /// Everything not archived.
+    #[default]
+    All,
+    Unread,
+    /// Has response options, not answered, deadline not passed.
+    NeedsAnswer,
+    Archived,
+}
+
+impl InboxFilter {
+    pub const ALL: [InboxFilter; 4] = [Self::All, Self::Unread, Self::NeedsAnswer, Self::Archived];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Unread => "unread",
+            Self::NeedsAnswer => "needs-answer",
+            Self::Archived => "archived",
+        }
+    }
+
+    pub fn from_code(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.code() == s)
+    }
+}
+
+/// Position in the inbox for keyset pagination: the last letter shown (created_at, id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InboxCursor {
+    pub created_at: jiff::Timestamp,
+    pub id: i64,
+}
+
+impl InboxCursor {
+    /// `<microseconds>.<id>`, opaque to users.
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.created_at.as_microsecond(), self.id)
+    }
+
+    pub fn decode(s: &str) -> Option<Self> {
+        let (t, id) = s.split_once('.')?;
+        Some(Self {
+            created_at: jiff::Timestamp::from_microsecond(t.parse().ok()?).ok()?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+/// A query for one page of the inbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxQuery {
+    pub filter: InboxFilter,
+    /// Words that must appear in the title (case-insensitive), if any.
+    pub search: Option<String>,
+    pub after: Option<InboxCursor>,
+    pub limit: i64,
+    pub now: jiff::Timestamp,
+}
+
+/// One line of the inbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxItem {
+    pub public_id: String,
+    pub title: String,
+    pub sender_unit: String,
+    pub created_at: jiff::Timestamp,
+    pub read: bool,
+    pub response_deadline: Option<jiff::Timestamp>,
+    pub answered: bool,
+}
+
+/// One page of the inbox and where the next starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxPage {
+    pub items: Vec<InboxItem>,
+    pub next: Option<InboxCursor>,
+}
+
+/// A document's metadata (the bytes are in blob storage).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentMeta {
+    pub position: i64,
+    pub filename: String,
+    pub mime_type: String,
+    pub size_bytes: i64,
+    pub blob_key: String,
+}
+
+/// A letter as its recipient sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LetterView {
+    pub id: i64,
+    pub public_id: String,
+    pub title: String,
+    pub sender_unit: String,
+    pub body: Option<String>,
+    pub created_at: jiff::Timestamp,
+    pub read_at: Option<jiff::Timestamp>,
+    /// The resident marked it unread after opening it.
+    pub marked_unread: bool,
+    pub archived: bool,
+    pub required_loa: crate::auth::Loa,
+    pub archive_ref: Option<ArchiveRef>,
+    pub response_options: Vec<ResponseOption>,
+    pub response_deadline: Option<jiff::Timestamp>,
+    pub documents: Vec<DocumentMeta>,
+}

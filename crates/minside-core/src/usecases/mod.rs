@@ -1,6 +1,7 @@
 //! Use cases: one file each, called by handlers and the CLI.
 
 pub mod look_up_person;
+pub mod open_letter;
 pub mod run_jobs;
 pub mod send_letter;
 pub mod show_dashboard;

@@ -69,7 +69,7 @@ create table sessions (
     fodselsnummer text,
     loa text,
     staff_subject text,
-    staff_name text,
+    display_name text,
     staff_roles text,
     csrf_token text not null,
     issuer text not null,

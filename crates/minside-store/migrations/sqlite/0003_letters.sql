@@ -25,7 +25,13 @@ create table letters (
     status text not null,
     created_at bigint not null,
     read_at bigint,
+    -- The resident's own "mark as unread" (the sender's read receipt stays).
+    marked_unread bigint not null default 0,
     archived_at bigint,
+    -- The resident's answer to the response options: which, when, by whom (fødselsnummer).
+    answered_at bigint,
+    answer_code text,
+    answered_by text,
     constraint letters_public_id_key unique (public_id),
     constraint letters_sender_ref_key unique (client_id, sender_ref)
 );

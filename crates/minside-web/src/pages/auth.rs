@@ -232,7 +232,12 @@ async fn finish(
             if attempt.requested_loa.is_some_and(|r| !loa.satisfies(r)) {
                 return failed(state, lang, kind, "acr below the requested level");
             }
-            Principal::Citizen { fnr, loa }
+            let name = state
+                .store
+                .person_by_fnr(&fnr)
+                .await?
+                .map(|p| p.full_name());
+            Principal::Citizen { fnr, loa, name }
         }
         LoginKind::Staff => {
             let Some(subject) = claims.get("sub").and_then(Value::as_str) else {

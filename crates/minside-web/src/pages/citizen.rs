@@ -9,7 +9,9 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use minside_core::auth::{citizen_may_view, Loa};
+use minside_core::letters::{InboxFilter, InboxQuery};
 use minside_core::person::{Dashboard, Person};
+use minside_core::usecases::open_letter::show_inbox;
 use minside_core::usecases::show_dashboard::{show_dashboard, DashboardView};
 
 #[derive(Template)]
@@ -17,6 +19,9 @@ use minside_core::usecases::show_dashboard::{show_dashboard, DashboardView};
 struct DashboardPage {
     layout: Layout,
     dashboard: Option<Dashboard>,
+    /// "3", or "10+" when there are more than fit the count.
+    unread: Option<String>,
+    has_letters: bool,
 }
 
 /// `GET /min-side`.
@@ -37,7 +42,35 @@ pub async fn dashboard_page(
         &s.session.csrf_token,
         false,
     );
-    render(&DashboardPage { layout, dashboard })
+    let page = |filter, limit| InboxQuery {
+        filter,
+        search: None,
+        after: None,
+        limit,
+        now: state.clock.now(),
+    };
+    let unread = show_inbox(
+        state.store.as_ref(),
+        &s.citizen,
+        &page(InboxFilter::Unread, 9),
+    )
+    .await?;
+    let has_letters = !unread.items.is_empty()
+        || !show_inbox(state.store.as_ref(), &s.citizen, &page(InboxFilter::All, 1))
+            .await?
+            .items
+            .is_empty();
+    let unread = match (unread.items.len(), unread.next.is_some()) {
+        (0, _) => None,
+        (n, false) => Some(n.to_string()),
+        (n, true) => Some(format!("{n}+")),
+    };
+    render(&DashboardPage {
+        layout,
+        dashboard,
+        unread,
+        has_letters,
+    })
 }
 
 struct LogRow {

@@ -3,5 +3,6 @@
 pub mod auth;
 pub mod citizen;
 pub mod health;
+pub mod letters;
 pub mod public;
 pub mod staff;

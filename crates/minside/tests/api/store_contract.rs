@@ -83,6 +83,7 @@ async fn sessions_are_rotated_ended_by_sid_and_purged() {
         principal: Principal::Citizen {
             fnr: fnr.clone(),
             loa: Loa::Substantial,
+            name: Some("Kari Nordmann".into()),
         },
         csrf_token: "c".into(),
         issuer: "https://idp".into(),
@@ -100,7 +101,8 @@ async fn sessions_are_rotated_ended_by_sid_and_purged() {
         b.principal,
         Principal::Citizen {
             fnr: fnr.clone(),
-            loa: Loa::Substantial
+            loa: Loa::Substantial,
+            name: Some("Kari Nordmann".into()),
         }
     );
     assert_eq!(s.end_sessions_by_sid("https://idp", "s2").await.unwrap(), 1);

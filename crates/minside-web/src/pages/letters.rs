@@ -1,0 +1,287 @@
+//! The resident's messages: inbox, letter page (read receipt), documents, archive and unread.
+
+use crate::error::AppError;
+use crate::i18n::Lang;
+use crate::layout::{render, Layout};
+use crate::session::{csrf_ok, CitizenSession};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use jiff::Timestamp;
+use minside_core::letters::{InboxCursor, InboxFilter, InboxQuery, LetterView};
+use minside_core::usecases::open_letter::{
+    act_on_letter, letter_document, open_letter, show_inbox, LetterAction, OpenLetterError,
+};
+use serde::Deserialize;
+
+const PAGE_SIZE: i64 = 20;
+
+/// Norwegian local date, e.g. `22.11.2026`.
+pub fn local_date(t: Timestamp) -> String {
+    let tz = jiff::tz::TimeZone::get("Europe/Oslo").unwrap_or(jiff::tz::TimeZone::UTC);
+    t.to_zoned(tz).strftime("%d.%m.%Y").to_string()
+}
+
+struct FilterLink {
+    label: String,
+    href: String,
+    current: bool,
+}
+
+struct Row {
+    id: String,
+    title: String,
+    sender_unit: String,
+    date: String,
+    read: bool,
+    answer_by: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+struct InboxPage {
+    layout: Layout,
+    filters: Vec<FilterLink>,
+    filter: &'static str,
+    q: String,
+    items: Vec<Row>,
+    next_href: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct InboxParams {
+    filter: Option<String>,
+    q: Option<String>,
+    after: Option<String>,
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// `GET /min-side/meldinger`.
+pub async fn inbox_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    s: CitizenSession,
+    Query(p): Query<InboxParams>,
+) -> Result<Response, AppError> {
+    let filter = p
+        .filter
+        .as_deref()
+        .and_then(InboxFilter::from_code)
+        .unwrap_or_default();
+    let q =
+        p.q.unwrap_or_default()
+            .trim()
+            .chars()
+            .take(100)
+            .collect::<String>();
+    let query = InboxQuery {
+        filter,
+        search: (!q.is_empty()).then(|| q.clone()),
+        after: p.after.as_deref().and_then(InboxCursor::decode),
+        limit: PAGE_SIZE,
+        now: state.clock.now(),
+    };
+    let page = show_inbox(state.store.as_ref(), &s.citizen, &query).await?;
+    let layout = Layout::new(&state, lang, "/min-side/meldinger", "inbox-title").with_user(
+        s.display_name(),
+        &s.session.csrf_token,
+        false,
+    );
+    let filters = InboxFilter::ALL
+        .iter()
+        .map(|f| FilterLink {
+            label: layout.tr.t(&format!("filter-{}", f.code())),
+            href: format!("/min-side/meldinger?filter={}", f.code()),
+            current: *f == filter,
+        })
+        .collect();
+    let items = page
+        .items
+        .into_iter()
+        .map(|i| Row {
+            answer_by: i
+                .response_deadline
+                .filter(|_| !i.answered)
+                .map(|d| layout.tr.t1("inbox-answer-by", "date", &local_date(d))),
+            id: i.public_id,
+            title: i.title,
+            sender_unit: i.sender_unit,
+            date: local_date(i.created_at),
+            read: i.read,
+        })
+        .collect();
+    let next_href = page.next.map(|c| {
+        format!(
+            "/min-side/meldinger?filter={}&q={}&after={}",
+            filter.code(),
+            enc(&q),
+            c.encode()
+        )
+    });
+    render(&InboxPage {
+        layout,
+        filters,
+        filter: filter.code(),
+        q,
+        items,
+        next_href,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "letter.html")]
+struct LetterPage {
+    layout: Layout,
+    letter: LetterView,
+    date: String,
+    deadline: Option<String>,
+    paragraphs: Vec<String>,
+    csrf: String,
+}
+
+fn not_found(state: &AppState, lang: Lang) -> Result<Response, AppError> {
+    let page = super::public::MessagePage::new(
+        state,
+        lang,
+        "not-found-title",
+        "not-found-body",
+        Some(("/min-side/meldinger", "letter-back")),
+    );
+    crate::layout::render_status(StatusCode::NOT_FOUND, &page)
+}
+
+fn step_up(public_id: &str) -> Response {
+    Redirect::to(&format!(
+        "/login?loa=high&return_to={}",
+        enc(&format!("/min-side/meldinger/{public_id}"))
+    ))
+    .into_response()
+}
+
+/// `GET /min-side/meldinger/{id}`: opening records that the letter was read (once).
+pub async fn letter_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    s: CitizenSession,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let letter =
+        match open_letter(state.store.as_ref(), state.clock.as_ref(), &s.citizen, &id).await {
+            Ok(l) => l,
+            Err(OpenLetterError::NotFound) => return not_found(&state, lang),
+            Err(OpenLetterError::StepUp(_)) => return Ok(step_up(&id)),
+            Err(OpenLetterError::Store(e)) => return Err(e.into()),
+            Err(OpenLetterError::Blob(e)) => return Err(AppError::Internal(e.to_string())),
+        };
+    let path = format!("/min-side/meldinger/{}", letter.public_id);
+    let mut layout = Layout::new(&state, lang, &path, "inbox-title").with_user(
+        s.display_name(),
+        &s.session.csrf_token,
+        false,
+    );
+    layout.title.clone_from(&letter.title);
+    let paragraphs = letter
+        .body
+        .as_deref()
+        .unwrap_or_default()
+        .split("\n\n")
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect();
+    render(&LetterPage {
+        date: local_date(letter.created_at),
+        deadline: letter.response_deadline.map(local_date),
+        paragraphs,
+        csrf: s.session.csrf_token.clone(),
+        letter,
+        layout,
+    })
+}
+
+/// `GET /min-side/meldinger/{id}/dokumenter/{position}`: the document, type from its sniffed bytes.
+pub async fn letter_document_download(
+    State(state): State<AppState>,
+    lang: Lang,
+    s: CitizenSession,
+    Path((id, position)): Path<(String, i64)>,
+) -> Result<Response, AppError> {
+    match letter_document(
+        state.store.as_ref(),
+        state.blobs.as_ref(),
+        &s.citizen,
+        &id,
+        position,
+    )
+    .await
+    {
+        Ok((meta, bytes)) => {
+            let disposition = format!(
+                "attachment; filename=\"{}\"",
+                meta.filename.replace(['"', '\r', '\n'], "_")
+            );
+            Ok((
+                [
+                    (header::CONTENT_TYPE, meta.mime_type),
+                    (header::CONTENT_DISPOSITION, disposition),
+                    (header::CACHE_CONTROL, "private, no-store".to_owned()),
+                ],
+                bytes,
+            )
+                .into_response())
+        }
+        Err(OpenLetterError::NotFound) => not_found(&state, lang),
+        Err(OpenLetterError::StepUp(_)) => Ok(step_up(&id)),
+        Err(OpenLetterError::Store(e)) => Err(e.into()),
+        Err(OpenLetterError::Blob(e)) => Err(AppError::Internal(e.to_string())),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+}
+
+/// `POST /min-side/meldinger/{id}`: archive, move back, or mark unread; then back (303).
+pub async fn letter_submit(
+    State(state): State<AppState>,
+    lang: Lang,
+    s: CitizenSession,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Result<Response, AppError> {
+    let back = format!("/min-side/meldinger/{}", enc(&id));
+    if !csrf_ok(&s.session, &form.csrf) {
+        return Ok(Redirect::to(&back).into_response());
+    }
+    let action = match form.action.as_str() {
+        "archive" => LetterAction::Archive,
+        "unarchive" => LetterAction::Unarchive,
+        "unread" => LetterAction::MarkUnread,
+        _ => return Ok(Redirect::to(&back).into_response()),
+    };
+    match act_on_letter(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        &s.citizen,
+        &id,
+        action,
+    )
+    .await
+    {
+        Ok(()) if action == LetterAction::Unarchive => Ok(Redirect::to(&back).into_response()),
+        Ok(()) => Ok(Redirect::to("/min-side/meldinger").into_response()),
+        Err(OpenLetterError::NotFound) => not_found(&state, lang),
+        Err(OpenLetterError::StepUp(_)) => Ok(step_up(&id)),
+        Err(OpenLetterError::Store(e)) => Err(e.into()),
+        Err(OpenLetterError::Blob(e)) => Err(AppError::Internal(e.to_string())),
+    }
+}

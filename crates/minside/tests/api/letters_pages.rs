@@ -1,0 +1,305 @@
+//! The resident's messages: inbox, letter page with read receipt, documents, filters, search,
+//! pagination, archive and mark-as-unread.
+
+use crate::helpers::{form_value, TestApp};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use minside_core::person::{CandidateGroup, LoginCandidate};
+use serde_json::{json, Value};
+
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
+
+/// Sends a letter through the API and returns its id.
+async fn send(app: &TestApp, to: &LoginCandidate, sender_ref: &str, extra: Value) -> String {
+    let mut body = json!({
+        "sender_ref": sender_ref,
+        "recipient": {"fodselsnummer": to.fnr.as_str()},
+        "title": format!("Brev {sender_ref}"),
+        "sender_unit": "Barnehageetaten",
+        "body": "Første avsnitt.\n\nAndre avsnitt.",
+        "documents": [{"filename": "vedtak.pdf", "mime_type": "application/pdf", "content_base64": STANDARD.encode(PDF)}],
+        "archive_ref": {"saksaar": 2026, "sekvensnummer": 77, "journalpostnummer": 3}
+    });
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    let res = reqwest::Client::new()
+        .post(app.url("/api/v1/letters"))
+        .bearer_auth(app.api_token("minside:letters.write"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn status(app: &TestApp, id: &str) -> Value {
+    reqwest::Client::new()
+        .get(app.url(&format!("/api/v1/letters/{id}/status")))
+        .bearer_auth(app.api_token("minside:letters.read"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_letter_shows_up_unread_and_opening_it_records_one_read_receipt() {
+    let app = TestApp::spawn().await;
+    let kari = app.first_candidate(CandidateGroup::Guardian).await;
+    let id = send(&app, &kari, "2026/77-3", json!({})).await;
+    let dashboard = app
+        .login_citizen(Some(kari.fnr.as_str()), "idporten-loa-substantial")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(dashboard.contains("Uleste meldinger: 1"), "{dashboard}");
+    let (_, _, inbox) = app.get_html("/min-side/meldinger").await;
+    assert!(inbox.contains("<strong>Brev 2026/77-3</strong>") && inbox.contains("Ulest"));
+    assert!(
+        inbox.contains(&format!("Innlogget som {}", kari.name)),
+        "the header names the resident"
+    );
+
+    let (status_code, _, page) = app.get_html(&format!("/min-side/meldinger/{id}")).await;
+    assert_eq!(status_code, 200);
+    assert!(
+        page.contains("Første avsnitt.")
+            && page.contains("Andre avsnitt.")
+            && page.contains("2026/77-3")
+            && page.contains("vedtak.pdf")
+    );
+    let s = status(&app, &id).await;
+    assert_eq!(s["status"], "LEST");
+    app.get_html(&format!("/min-side/meldinger/{id}")).await;
+    let s = status(&app, &id).await;
+    let reads = s["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "read")
+        .count();
+    assert_eq!(reads, 1, "read is recorded once: {s}");
+    let (_, _, inbox) = app.get_html("/min-side/meldinger").await;
+    assert!(
+        !inbox.contains("<strong>Brev 2026/77-3</strong>"),
+        "no longer unread"
+    );
+}
+
+#[tokio::test]
+async fn documents_download_as_stored_and_nobody_else_can_open_the_letter() {
+    let app = TestApp::spawn().await;
+    let kari = app.first_candidate(CandidateGroup::Guardian).await;
+    let other = app.first_candidate(CandidateGroup::Elderly).await;
+    let id = send(&app, &kari, "doc-1", json!({})).await;
+    app.login_citizen(Some(kari.fnr.as_str()), "idporten-loa-substantial")
+        .await;
+    let doc = app
+        .get(&format!("/min-side/meldinger/{id}/dokumenter/0"))
+        .await;
+    assert_eq!(doc.status(), 200);
+    assert_eq!(doc.headers()["content-type"], "application/pdf");
+    assert!(doc.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("vedtak.pdf"));
+    assert_eq!(doc.bytes().await.unwrap().as_ref(), PDF);
+    assert_eq!(
+        app.get(&format!("/min-side/meldinger/{id}/dokumenter/9"))
+            .await
+            .status(),
+        404
+    );
+
+    app.login_citizen(Some(other.fnr.as_str()), "idporten-loa-high")
+        .await;
+    assert_eq!(
+        app.get(&format!("/min-side/meldinger/{id}")).await.status(),
+        404
+    );
+    assert_eq!(
+        app.get(&format!("/min-side/meldinger/{id}/dokumenter/0"))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        status(&app, &id).await["status"],
+        "AKSEPTERT",
+        "another person's attempt is not a read"
+    );
+}
+
+#[tokio::test]
+async fn a_sensitive_letter_asks_a_substantial_session_to_step_up() {
+    let app = TestApp::spawn().await;
+    let kari = app.first_candidate(CandidateGroup::Owner).await;
+    let id = send(&app, &kari, "sensitive-1", json!({"sensitive": true})).await;
+    app.login_citizen(Some(kari.fnr.as_str()), "idporten-loa-substantial")
+        .await;
+    let (_, url, html) = app.get_html(&format!("/min-side/meldinger/{id}")).await;
+    assert!(
+        url.contains("/test-idp/authorize") && url.contains("acr_values=idporten-loa-high"),
+        "{url}"
+    );
+    assert_eq!(
+        status(&app, &id).await["status"],
+        "AKSEPTERT",
+        "not read before the step-up"
+    );
+    let res = app
+        .pick_person(&html, Some(kari.fnr.as_str()), "idporten-loa-high")
+        .await;
+    assert!(res
+        .url()
+        .path()
+        .ends_with(&format!("/min-side/meldinger/{id}")));
+    assert_eq!(status(&app, &id).await["status"], "LEST");
+}
+
+#[tokio::test]
+async fn filters_and_title_search_find_the_right_letters() {
+    let app = TestApp::spawn().await;
+    let kari = app.first_candidate(CandidateGroup::Guardian).await;
+    send(&app, &kari, "plain", json!({"title": "Eiendomsskatt 2027"})).await;
+    send(
+        &app,
+        &kari,
+        "offer",
+        json!({"title": "Tilbud om barnehageplass", "response_options": [{"code": "accept", "label": "Ta imot"}],
+               "response_deadline": "2099-01-01T00:00:00Z"}),
+    )
+    .await;
+    let archived = send(&app, &kari, "old", json!({"title": "Gammelt vedtak"})).await;
+    let html = app
+        .login_citizen(Some(kari.fnr.as_str()), "idporten-loa-substantial")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = form_value(&html, "csrf").unwrap();
+    let res = app
+        .client
+        .post(app.url(&format!("/min-side/meldinger/{archived}")))
+        .form(&[("csrf", csrf.as_str()), ("action", "archive")])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.url().path().ends_with("/min-side/meldinger"));
+
+    let titles = |html: &str| {
+        [
+            "Eiendomsskatt 2027",
+            "Tilbud om barnehageplass",
+            "Gammelt vedtak",
+        ]
+        .into_iter()
+        .filter(|t| html.contains(t))
+        .collect::<Vec<_>>()
+    };
+    let (_, _, all) = app.get_html("/min-side/meldinger").await;
+    assert_eq!(
+        titles(&all),
+        vec!["Eiendomsskatt 2027", "Tilbud om barnehageplass"]
+    );
+    let (_, _, needs) = app
+        .get_html("/min-side/meldinger?filter=needs-answer")
+        .await;
+    assert_eq!(titles(&needs), vec!["Tilbud om barnehageplass"]);
+    assert!(needs.contains("Svar innen 01.01.2099"));
+    let (_, _, arch) = app.get_html("/min-side/meldinger?filter=archived").await;
+    assert_eq!(titles(&arch), vec!["Gammelt vedtak"]);
+    let (_, _, found) = app.get_html("/min-side/meldinger?q=SKATT").await;
+    assert_eq!(titles(&found), vec!["Eiendomsskatt 2027"]);
+    let (_, _, unread) = app.get_html("/min-side/meldinger?filter=unread").await;
+    assert_eq!(
+        titles(&unread),
+        vec!["Eiendomsskatt 2027", "Tilbud om barnehageplass"],
+        "archiving without opening is not reading"
+    );
+}
+
+#[tokio::test]
+async fn the_inbox_pages_newest_first_and_mark_as_unread_needs_the_csrf_token() {
+    let app = TestApp::spawn().await;
+    let kari = app.first_candidate(CandidateGroup::Guardian).await;
+    let mut ids = Vec::new();
+    for n in 0..45 {
+        ids.push(
+            send(
+                &app,
+                &kari,
+                &format!("n{n:02}"),
+                json!({"title": format!("Melding nummer {n:02}")}),
+            )
+            .await,
+        );
+        app.clock.advance(jiff::SignedDuration::from_secs(1));
+    }
+    app.login_citizen(Some(kari.fnr.as_str()), "idporten-loa-substantial")
+        .await;
+    let mut seen = Vec::new();
+    let mut next = Some("/min-side/meldinger".to_owned());
+    while let Some(path) = next.take() {
+        let (_, _, html) = app.get_html(&path).await;
+        let on_page: Vec<usize> = (0..45)
+            .filter(|n| html.contains(&format!("Melding nummer {n:02}")))
+            .collect();
+        assert!(on_page.len() <= 20);
+        seen.extend(on_page.into_iter().rev());
+        next = html
+            .split("after=") // the only link with a cursor is "older messages"
+            .nth(1)
+            .map(|rest| {
+                format!(
+                    "/min-side/meldinger?filter=all&q=&after={}",
+                    rest.split('"').next().unwrap()
+                )
+            });
+    }
+    assert_eq!(
+        seen,
+        (0..45).rev().collect::<Vec<_>>(),
+        "every letter once, newest first, over three pages"
+    );
+
+    let (_, _, page) = app
+        .get_html(&format!("/min-side/meldinger/{}", ids[0]))
+        .await;
+    let forged = app
+        .client
+        .post(app.url(&format!("/min-side/meldinger/{}", ids[0])))
+        .form(&[("csrf", "x"), ("action", "unread")])
+        .send()
+        .await
+        .unwrap();
+    assert!(forged.url().path().ends_with(&ids[0]));
+    let (_, _, unread) = app
+        .get_html("/min-side/meldinger?filter=unread&q=nummer+00")
+        .await;
+    assert!(!unread.contains("Melding nummer 00"));
+    let csrf = form_value(&page, "csrf").unwrap();
+    app.client
+        .post(app.url(&format!("/min-side/meldinger/{}", ids[0])))
+        .form(&[("csrf", csrf.as_str()), ("action", "unread")])
+        .send()
+        .await
+        .unwrap();
+    let (_, _, unread) = app
+        .get_html("/min-side/meldinger?filter=unread&q=nummer+00")
+        .await;
+    assert!(unread.contains("Melding nummer 00"), "marked unread again");
+    assert_eq!(
+        status(&app, &ids[0]).await["status"],
+        "LEST",
+        "the sender's read receipt stays"
+    );
+}
