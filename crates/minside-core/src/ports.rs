@@ -6,7 +6,9 @@ use crate::jobs::{Job, JobId, NewJob};
 use crate::letters::{
     InboxPage, InboxQuery, LetterReceipt, LetterStatusView, LetterView, NewLetter,
 };
-use crate::person::{Dashboard, LoginCandidate, Person, PersonId, Population, StaffUser};
+use crate::person::{
+    ContactRecord, Dashboard, LoginCandidate, Person, PersonId, Population, StaffUser,
+};
 use crate::session::{LoginAttempt, NewSession, Session, SessionKey};
 use jiff::Timestamp;
 
@@ -106,6 +108,12 @@ pub trait Store: Send + Sync {
         idle_before: Timestamp,
         created_before: Timestamp,
     ) -> Result<u64, StoreError>;
+
+    /// The person's entry in the contact and reservation register (`None`: not in it at all).
+    async fn contact_record(
+        &self,
+        fnr: &Fodselsnummer,
+    ) -> Result<Option<ContactRecord>, StoreError>;
 
     /// The letter a client sent with this sender reference, if any (idempotency).
     async fn letter_receipt(

@@ -233,6 +233,13 @@ impl minside_core::ports::Store for SqlStore {
         sessions::purge(&self.pool, idle_before, created_before).await
     }
 
+    async fn contact_record(
+        &self,
+        fnr: &minside_core::ident::Fodselsnummer,
+    ) -> Result<Option<minside_core::person::ContactRecord>, StoreError> {
+        persons::contact_record(&self.pool, fnr).await
+    }
+
     async fn letter_receipt(
         &self,
         client_id: &str,

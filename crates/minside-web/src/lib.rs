@@ -51,6 +51,8 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Accept synthetic (test) fødselsnummer at login: demo and test only.
     pub accept_synthetic_ids: bool,
+    /// Print deadline and time zone for letters.
+    pub delivery: minside_core::letters::DeliveryPolicy,
     /// Back-office API clients and audience.
     pub api: api::auth::ApiSettings,
     /// The built-in test IdP, when enabled (demo/test only; the binary refuses it elsewhere).

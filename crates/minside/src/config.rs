@@ -113,6 +113,25 @@ pub struct TestIdpConfig {
     pub key_file: String,
 }
 
+/// How letters are delivered.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LettersConfig {
+    /// Print a letter still unread this many working hours after it arrived (SvarUt: 40).
+    pub print_after_working_hours: i64,
+    /// Time zone for working days and hours.
+    pub timezone: String,
+}
+
+impl Default for LettersConfig {
+    fn default() -> Self {
+        Self {
+            print_after_working_hours: 40,
+            timezone: "Europe/Oslo".into(),
+        }
+    }
+}
+
 /// A back-office system allowed to call the API.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -177,6 +196,7 @@ pub struct Config {
     pub test_idp: TestIdpConfig,
     pub session: SessionConfig,
     pub seed: SeedConfig,
+    pub letters: LettersConfig,
     /// The `aud` back-office tokens must carry.
     pub api_audience: String,
     pub api_clients: Vec<ApiClientConfig>,
@@ -198,6 +218,7 @@ impl Default for Config {
             test_idp: TestIdpConfig::default(),
             session: SessionConfig::default(),
             seed: SeedConfig::default(),
+            letters: LettersConfig::default(),
             api_audience: "minside-api".into(),
             api_clients: Vec::new(),
         }
@@ -317,6 +338,12 @@ impl Config {
             || self.session.absolute_timeout_minutes < self.session.idle_timeout_minutes
         {
             problems.push("session.idle_timeout_minutes / absolute_timeout_minutes (positive, absolute ≥ idle)".into());
+        }
+        if !(1..=720).contains(&self.letters.print_after_working_hours) {
+            problems.push("letters.print_after_working_hours (1 to 720)".into());
+        }
+        if jiff::tz::TimeZone::get(&self.letters.timezone).is_err() {
+            problems.push("letters.timezone (an IANA zone such as Europe/Oslo)".into());
         }
         for (i, c) in self.api_clients.iter().enumerate() {
             if c.client_id.is_empty()

@@ -181,6 +181,10 @@ impl Application {
             accept_synthetic_ids: config.environment != Environment::Production,
             test_idp,
             api: api_settings(&config)?,
+            delivery: minside_core::letters::DeliveryPolicy {
+                print_after_working_hours: config.letters.print_after_working_hours,
+                timezone: jiff::tz::TimeZone::get(&config.letters.timezone)?,
+            },
             public_url: public_url.clone(),
         };
         let ports = minside_web::Ports {

@@ -100,6 +100,8 @@ pub struct LetterDraft {
     pub reply_allowed: bool,
     pub response_options: Vec<ResponseOption>,
     pub response_deadline: Option<Timestamp>,
+    /// Overrides the municipality's print deadline for this letter (working hours).
+    pub print_after_working_hours: Option<i64>,
 }
 
 /// One document as it arrives (content already decoded from base64 or multipart).
@@ -140,6 +142,7 @@ pub struct LetterInput {
     pub reply_allowed: bool,
     pub response_options: Vec<ResponseOptionInput>,
     pub response_deadline: Option<String>,
+    pub print_after_working_hours: Option<i64>,
 }
 
 /// A field that breaks a rule, named as in the request (`documents[1].filename`).
@@ -352,6 +355,12 @@ impl LetterDraft {
         if response_options.is_empty() && response_deadline.is_some() {
             errors.push(err("response_options", "a deadline needs response options"));
         }
+        if input
+            .print_after_working_hours
+            .is_some_and(|h| !(1..=720).contains(&h))
+        {
+            errors.push(err("print_after_working_hours", "1 to 720 working hours"));
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -380,6 +389,7 @@ impl LetterDraft {
             reply_allowed: input.reply_allowed,
             response_options,
             response_deadline,
+            print_after_working_hours: input.print_after_working_hours,
         })
     }
 }

@@ -1,8 +1,12 @@
 //! Letters (forsendelser) from the municipality's back-office systems to residents and
 //! organisations: the validated draft, statuses with SvarUt's names, and the parse rules.
 
+mod delivery_plan;
 mod draft;
 
+pub use delivery_plan::{
+    plan_delivery, DeliveryPolicy, NOTIFY_LETTER, PRINT_IF_UNREAD, PRINT_LETTER,
+};
 pub use draft::{
     ArchiveRef, DocumentInput, DocumentType, FieldError, LetterDraft, LetterInput, NewDocument,
     Recipient, ResponseOption, ResponseOptionInput, MAX_DOCUMENT_BYTES,

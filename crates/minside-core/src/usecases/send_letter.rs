@@ -2,7 +2,10 @@
 //! same content returns the first result; the same id with other content is a conflict.
 
 use crate::auth::{system_may, MissingScope, Scope, SystemClient};
-use crate::letters::{LetterDraft, LetterReceipt, LetterStatus, LetterStatusView, NewLetter};
+use crate::letters::{
+    plan_delivery, DeliveryPolicy, LetterDraft, LetterReceipt, LetterStatus, LetterStatusView,
+    NewLetter, Recipient,
+};
 use crate::ports::{BlobError, Blobs, Clock, IdGenerator, Store, StoreError};
 
 /// Why a letter was not accepted.
@@ -31,9 +34,11 @@ pub struct LetterPorts<'a> {
     pub blobs: &'a dyn Blobs,
     pub clock: &'a dyn Clock,
     pub ids: &'a dyn IdGenerator,
+    pub delivery: &'a DeliveryPolicy,
 }
 
-/// Stores documents, then the letter with its event in one transaction. `request_hash` is a
+/// Stores documents, then the letter with its event and its delivery jobs (decided from the
+/// contact register now) in one transaction. `request_hash` is a
 /// hash of the canonical request, to tell a retry from a different letter with a reused id.
 pub async fn send_letter(
     p: &LetterPorts<'_>,
@@ -59,15 +64,21 @@ pub async fn send_letter(
         blob_keys.push(key);
     }
     let sender_ref = draft.sender_ref.clone();
+    let now = p.clock.now();
+    let contact = match &draft.recipient {
+        Recipient::Person(fnr) => p.store.contact_record(fnr).await?,
+        Recipient::Organisation(_) => None,
+    };
+    let jobs = plan_delivery(&public_id, &draft, contact.as_ref(), p.delivery, now);
     let letter = NewLetter {
         public_id: public_id.clone(),
         client_id: client.client_id.clone(),
         request_hash: request_hash.clone(),
         draft,
         blob_keys,
-        created_at: p.clock.now(),
+        created_at: now,
     };
-    match p.store.create_letter(&letter, &[]).await {
+    match p.store.create_letter(&letter, &jobs).await {
         Ok(()) => Ok(Sent {
             receipt: LetterReceipt {
                 public_id,

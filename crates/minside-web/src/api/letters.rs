@@ -80,6 +80,8 @@ pub struct LetterRequest {
     response_options: Vec<ResponseOptionRequest>,
     #[serde(default)]
     response_deadline: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    print_after_working_hours: Option<i64>,
 }
 
 impl LetterRequest {
@@ -118,6 +120,7 @@ impl LetterRequest {
                 })
                 .collect(),
             response_deadline: self.response_deadline,
+            print_after_working_hours: self.print_after_working_hours,
         }
     }
 }
@@ -161,6 +164,7 @@ pub async fn send_letter(
         blobs: state.blobs.as_ref(),
         clock: state.clock.as_ref(),
         ids: state.ids.as_ref(),
+        delivery: &state.config.delivery,
     };
     match send_letter::send_letter(&ports, &client, draft, request_hash).await {
         Ok(sent) => {

@@ -11,6 +11,7 @@ mod cli;
 mod helpers;
 mod jobs;
 mod letters_api;
+mod letters_delivery;
 mod letters_pages;
 mod login;
 mod logout;
