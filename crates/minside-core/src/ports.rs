@@ -143,6 +143,16 @@ pub trait Store: Send + Sync {
     /// Records the first opening: `read_at`, status LEST (unless printed or later), a `read`
     /// event — all once, in one transaction. Returns whether this call recorded it.
     async fn mark_letter_read(&self, letter_id: i64, now: Timestamp) -> Result<bool, StoreError>;
+    /// Records the resident's answer with its `answered` event and the jobs it causes, in one
+    /// transaction; `false` (and nothing written) when the letter was already answered.
+    async fn answer_letter(
+        &self,
+        letter_id: i64,
+        option: &str,
+        by: &Fodselsnummer,
+        now: Timestamp,
+        jobs: &[NewJob],
+    ) -> Result<bool, StoreError>;
     /// Archives or un-archives a letter in the recipient's inbox.
     async fn set_letter_archived(
         &self,

@@ -246,8 +246,8 @@ pub(crate) async fn for_recipient(
     use minside_core::letters::{ArchiveRef, DocumentMeta, LetterView, ResponseOption};
     let Some(r) = sqlx::query(
         "select id, public_id, title, sender_unit, body, created_at, read_at, marked_unread, archived_at, required_loa, \
-         archive_saksaar, archive_sekvensnummer, archive_journalpostnummer, response_options, response_deadline \
-         from letters where recipient_fnr = $1 and public_id = $2",
+         archive_saksaar, archive_sekvensnummer, archive_journalpostnummer, response_options, response_deadline, \
+         answer_code, answered_at from letters where recipient_fnr = $1 and public_id = $2",
     )
     .bind(fnr_param(fnr))
     .bind(public_id)
@@ -311,6 +311,13 @@ pub(crate) async fn for_recipient(
         archive_ref,
         response_options,
         response_deadline: opt_i("response_deadline")?.map(from_ts).transpose()?,
+        answer: match (
+            r.try_get::<Option<String>, _>("answer_code").map_err(db)?,
+            opt_i("answered_at")?,
+        ) {
+            (Some(code), Some(at)) => Some((code, from_ts(at)?)),
+            _ => None,
+        },
         documents,
     }))
 }
@@ -373,4 +380,43 @@ pub(crate) async fn mark_unread(pool: &AnyPool, letter_id: i64) -> Result<(), St
         .await
         .map_err(db)?;
     Ok(())
+}
+
+pub(crate) async fn answer(
+    pool: &AnyPool,
+    letter_id: i64,
+    option: &str,
+    by: &minside_core::ident::Fodselsnummer,
+    now: jiff::Timestamp,
+    jobs: &[NewJob],
+) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await.map_err(db)?;
+    let done = sqlx::query("update letters set answered_at = $1, answer_code = $2, answered_by = $3 where id = $4 and answered_at is null")
+        .bind(ts(now))
+        .bind(option)
+        .bind(by.as_str())
+        .bind(letter_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected()
+        == 1;
+    if !done {
+        tx.rollback().await.map_err(db)?;
+        return Ok(false);
+    }
+    // The sender learns which option and when; "by" is the recipient (no number in the event).
+    let detail = serde_json::json!({"option": option, "by": "recipient"}).to_string();
+    sqlx::query("insert into letter_events (letter_id, event, detail, created_at) values ($1, 'answered', $2, $3)")
+        .bind(letter_id)
+        .bind(detail)
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    for job in jobs {
+        enqueue_in(&mut tx, job, now).await?;
+    }
+    tx.commit().await.map_err(db)?;
+    Ok(true)
 }

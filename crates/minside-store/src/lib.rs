@@ -288,6 +288,17 @@ impl minside_core::ports::Store for SqlStore {
         letters::mark_read(&self.pool, letter_id, now).await
     }
 
+    async fn answer_letter(
+        &self,
+        letter_id: i64,
+        option: &str,
+        by: &minside_core::ident::Fodselsnummer,
+        now: jiff::Timestamp,
+        jobs: &[minside_core::jobs::NewJob],
+    ) -> Result<bool, StoreError> {
+        letters::answer(&self.pool, letter_id, option, by, now, jobs).await
+    }
+
     async fn set_letter_archived(
         &self,
         letter_id: i64,

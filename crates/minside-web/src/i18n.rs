@@ -129,9 +129,16 @@ impl Tr {
 
     /// The message `key` with one argument.
     pub fn t1(&self, key: &str, name: &str, value: &str) -> String {
-        let mut args = FluentArgs::new();
-        args.set(name.to_owned(), value.to_owned());
-        self.i18n.format(self.lang, key, Some(&args))
+        self.tn(key, &[(name, value)])
+    }
+
+    /// The message `key` with named arguments.
+    pub fn tn(&self, key: &str, args: &[(&str, &str)]) -> String {
+        let mut fluent_args = FluentArgs::new();
+        for (name, value) in args {
+            fluent_args.set(name.to_string(), value.to_string());
+        }
+        self.i18n.format(self.lang, key, Some(&fluent_args))
     }
 }
 

@@ -154,6 +154,10 @@ pub fn router(state: AppState) -> Router {
             get(pages::letters::letter_page).post(pages::letters::letter_submit),
         )
         .route(
+            "/min-side/meldinger/{id}/svar",
+            post(pages::letters::answer_submit),
+        )
+        .route(
             "/min-side/meldinger/{id}/dokumenter/{position}",
             get(pages::letters::letter_document_download),
         )

@@ -12,6 +12,8 @@ use jiff::Timestamp;
 /// Job kinds the letter flow enqueues.
 pub const NOTIFY_LETTER: &str = "notify_letter";
 pub const PRINT_LETTER: &str = "print_letter";
+/// Sends the resident's answer to the sender's system (webhook).
+pub const FORWARD_ANSWER: &str = "forward_answer";
 /// Runs at the print deadline: prints the letter if it is still unread by then.
 pub const PRINT_IF_UNREAD: &str = "print_if_unread";
 

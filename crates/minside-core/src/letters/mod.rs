@@ -5,7 +5,7 @@ mod delivery_plan;
 mod draft;
 
 pub use delivery_plan::{
-    plan_delivery, DeliveryPolicy, NOTIFY_LETTER, PRINT_IF_UNREAD, PRINT_LETTER,
+    plan_delivery, DeliveryPolicy, FORWARD_ANSWER, NOTIFY_LETTER, PRINT_IF_UNREAD, PRINT_LETTER,
 };
 pub use draft::{
     ArchiveRef, DocumentInput, DocumentType, FieldError, LetterDraft, LetterInput, NewDocument,
@@ -205,5 +205,7 @@ pub struct LetterView {
     pub archive_ref: Option<ArchiveRef>,
     pub response_options: Vec<ResponseOption>,
     pub response_deadline: Option<jiff::Timestamp>,
+    /// The resident's answer, once given: which option and when.
+    pub answer: Option<(String, jiff::Timestamp)>,
     pub documents: Vec<DocumentMeta>,
 }

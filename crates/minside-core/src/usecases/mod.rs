@@ -1,5 +1,6 @@
 //! Use cases: one file each, called by handlers and the CLI.
 
+pub mod answer_letter;
 pub mod look_up_person;
 pub mod open_letter;
 pub mod run_jobs;

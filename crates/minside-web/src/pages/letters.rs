@@ -141,6 +141,7 @@ struct LetterPage {
     letter: LetterView,
     date: String,
     deadline: Option<String>,
+    answered: Option<String>,
     paragraphs: Vec<String>,
     csrf: String,
 }
@@ -194,7 +195,19 @@ pub async fn letter_page(
         .map(|p| p.trim().to_owned())
         .filter(|p| !p.is_empty())
         .collect();
+    let answered = letter.answer.as_ref().map(|(code, at)| {
+        let label = letter
+            .response_options
+            .iter()
+            .find(|o| &o.code == code)
+            .map_or(code.as_str(), |o| o.label.as_str());
+        layout.tr.tn(
+            "letter-answered",
+            &[("option", label), ("date", &local_date(*at))],
+        )
+    });
     render(&LetterPage {
+        answered,
         date: local_date(letter.created_at),
         deadline: letter.response_deadline.map(local_date),
         paragraphs,
@@ -283,5 +296,94 @@ pub async fn letter_submit(
         Err(OpenLetterError::StepUp(_)) => Ok(step_up(&id)),
         Err(OpenLetterError::Store(e)) => Err(e.into()),
         Err(OpenLetterError::Blob(e)) => Err(AppError::Internal(e.to_string())),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "answer_confirm.html")]
+struct ConfirmPage {
+    layout: Layout,
+    body: String,
+    id: String,
+    option: String,
+    csrf: String,
+}
+
+#[derive(Deserialize)]
+pub struct AnswerForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    option: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// `POST /min-side/meldinger/{id}/svar`: the first post shows the confirm step; the confirmed
+/// post stores the answer and goes back to the letter, which shows the receipt.
+pub async fn answer_submit(
+    State(state): State<AppState>,
+    lang: Lang,
+    s: CitizenSession,
+    Path(id): Path<String>,
+    Form(form): Form<AnswerForm>,
+) -> Result<Response, AppError> {
+    use minside_core::usecases::answer_letter::{answer_letter, prepare_answer, AnswerLetterError};
+    let back = format!("/min-side/meldinger/{}", enc(&id));
+    if !csrf_ok(&s.session, &form.csrf) {
+        return Ok(Redirect::to(&back).into_response());
+    }
+    let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
+    let outcome = if form.confirm == "yes" {
+        answer_letter(store, clock, &s.citizen, &id, &form.option)
+            .await
+            .map(|()| None)
+    } else {
+        prepare_answer(store, clock, &s.citizen, &id, &form.option)
+            .await
+            .map(|(_, label)| Some(label))
+    };
+    let refused = |key: &str, status: StatusCode| {
+        let mut page = super::public::MessagePage::new(
+            &state,
+            lang,
+            "letter-answer-refused",
+            key,
+            Some((back.as_str(), "letter-back")),
+        );
+        page.layout = page
+            .layout
+            .with_user(s.display_name(), &s.session.csrf_token, false);
+        crate::layout::render_status(status, &page)
+    };
+    match outcome {
+        Ok(None) => Ok(Redirect::to(&back).into_response()),
+        Ok(Some(label)) => {
+            let layout = Layout::new(&state, lang, &back, "letter-answer-confirm-title").with_user(
+                s.display_name(),
+                &s.session.csrf_token,
+                false,
+            );
+            let body = layout.tr.t1("letter-answer-confirm-body", "option", &label);
+            render(&ConfirmPage {
+                layout,
+                body,
+                id,
+                option: form.option,
+                csrf: s.session.csrf_token.clone(),
+            })
+        }
+        Err(AnswerLetterError::NotFound) => not_found(&state, lang),
+        Err(AnswerLetterError::StepUp(_)) => Ok(step_up(&id)),
+        Err(AnswerLetterError::AlreadyAnswered) => {
+            refused("err-answer-twice", StatusCode::CONFLICT)
+        }
+        Err(AnswerLetterError::DeadlinePassed) => {
+            refused("err-answer-late", StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(AnswerLetterError::NoSuchOption) => {
+            refused("err-answer-option", StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(AnswerLetterError::Store(e)) => Err(e.into()),
     }
 }

@@ -18,6 +18,13 @@ impl TestClock {
     }
 }
 
+impl TestClock {
+    /// The test clock's time (without importing the Clock trait in every test file).
+    pub fn now_for_tests(&self) -> Timestamp {
+        *self.0.lock().unwrap()
+    }
+}
+
 impl Clock for TestClock {
     fn now(&self) -> Timestamp {
         *self.0.lock().unwrap()

@@ -303,3 +303,136 @@ async fn the_inbox_pages_newest_first_and_mark_as_unread_needs_the_csrf_token() 
         "the sender's read receipt stays"
     );
 }
+
+#[tokio::test]
+async fn a_kindergarten_offer_is_accepted_with_a_confirm_step_once_and_the_sender_sees_the_answer()
+{
+    let app = TestApp::spawn().await;
+    let kari = app.first_candidate(CandidateGroup::Guardian).await;
+    let offer = json!({"title": "Tilbud om barnehageplass", "response_deadline": "2099-01-01T00:00:00Z",
+                       "response_options": [{"code": "accept", "label": "Ta imot plassen"}, {"code": "decline", "label": "Takk nei"}]});
+    let id = send(&app, &kari, "offer-1", offer).await;
+    app.login_citizen(Some(kari.fnr.as_str()), "idporten-loa-substantial")
+        .await;
+    let (_, _, letter) = app.get_html(&format!("/min-side/meldinger/{id}")).await;
+    assert!(
+        letter.contains("name=\"option\" value=\"accept\"") && letter.contains("Ta imot plassen")
+    );
+    let csrf = form_value(&letter, "csrf").unwrap();
+    let svar = app.url(&format!("/min-side/meldinger/{id}/svar"));
+
+    let confirm = app
+        .client
+        .post(&svar)
+        .form(&[("csrf", csrf.as_str()), ("option", "accept")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirm.status(), 200);
+    let confirm = confirm.text().await.unwrap();
+    assert!(confirm.contains("Bekreft svaret") && confirm.contains("«Ta imot plassen»"));
+    assert!(
+        status(&app, &id).await["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["event"] != "answered"),
+        "nothing stored before confirming"
+    );
+
+    let done = app
+        .client
+        .post(&svar)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("option", "accept"),
+            ("confirm", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(done.url().path().ends_with(&id));
+    let page = done.text().await.unwrap();
+    assert!(
+        page.contains("Du svarte «Ta imot plassen»"),
+        "the receipt shows on the letter"
+    );
+    let events = status(&app, &id).await["events"].clone();
+    let answered: Vec<&Value> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "answered")
+        .collect();
+    assert_eq!(answered.len(), 1);
+    assert_eq!(answered[0]["detail"]["option"], "accept");
+
+    let again = app
+        .client
+        .post(&svar)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("option", "decline"),
+            ("confirm", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
+    assert!(again.text().await.unwrap().contains("allerede besvart"));
+    use minside_core::ports::Store;
+    assert_eq!(
+        app.store.job_counts().await.unwrap().pending,
+        3,
+        "notify/print + print-if-unread or print, and one forward_answer"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_after_the_deadline_or_with_an_unknown_option_is_refused() {
+    let app = TestApp::spawn().await;
+    let kari = app.first_candidate(CandidateGroup::Guardian).await;
+    let deadline = (app.clock.now_for_tests() + jiff::SignedDuration::from_mins(20)).to_string();
+    let id = send(&app, &kari, "offer-2", json!({"response_deadline": deadline, "response_options": [{"code": "accept", "label": "Ja"}]})).await;
+    let html = app
+        .login_citizen(Some(kari.fnr.as_str()), "idporten-loa-substantial")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = form_value(&html, "csrf").unwrap();
+    let svar = app.url(&format!("/min-side/meldinger/{id}/svar"));
+    let bad = app
+        .client
+        .post(&svar)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("option", "maybe"),
+            ("confirm", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    // Past the deadline, still inside the session's idle limit.
+    app.clock.advance(jiff::SignedDuration::from_mins(25));
+    let (_, _, fresh) = app.get_html("/min-side").await;
+    let csrf = form_value(&fresh, "csrf").unwrap();
+    let late = app
+        .client
+        .post(&svar)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("option", "accept"),
+            ("confirm", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(late.status(), 422);
+    assert!(late
+        .text()
+        .await
+        .unwrap()
+        .contains("Svarfristen har gått ut"));
+}
