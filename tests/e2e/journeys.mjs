@@ -132,6 +132,15 @@ async function journey(lang) {
   await Promise.all([page.waitForURL(/\/min-side\/meldinger\/[0-9a-f-]+$/), page.locator('a[href^="/min-side/meldinger/"]').first().click()]);
   check((await page.locator('h1').textContent()) === 'Tilbud om barnehageplass', `${lang}: the letter opens from the inbox`);
   await audit(page, 'letter', lang);
+  if (await page.locator('button[name="option"]').count() > 0) {
+    await Promise.all([page.waitForLoadState(), page.locator('button[name="option"]').first().click()]);
+    await page.waitForSelector('input[name="confirm"]', { state: 'attached' });
+    await audit(page, 'answer-confirm', lang);
+    await Promise.all([page.waitForURL(/\/min-side\/meldinger\/[0-9a-f-]+$/), page.locator('form[action$="/svar"] button').click()]);
+    await audit(page, 'letter-answered', lang);
+  }
+  // The first language answers the offer; the others open the letter already answered.
+  check((await page.locator('.ds-alert[data-color="success"]').count()) === 1, `${lang}: the answer's receipt shows on the letter`);
 
   await page.goto(`${base}/min-side/mine-opplysninger`);
   check(page.url().endsWith('/min-side/mine-opplysninger'), `${lang}: my data opens at high level`);
