@@ -184,7 +184,8 @@ pub(crate) async fn inbox(
         "and $6 = $6"
     };
     let sql = format!(
-        "select id, public_id, title, sender_unit, created_at, read_at, marked_unread, response_deadline, answered_at \
+        "select id, public_id, title, sender_unit, created_at, read_at, marked_unread, response_deadline, answered_at, \
+         response_options \
          from letters where recipient_fnr = $1 and {filter} {cursor} {search} and $2 = $2 \
          order by created_at desc, id desc limit $3"
     );
@@ -228,6 +229,7 @@ pub(crate) async fn inbox(
                 .try_get::<Option<i64>, _>("answered_at")
                 .map_err(db)?
                 .is_some(),
+            options: parse_options(r.try_get("response_options").map_err(db)?)?,
         });
     }
     let next = if rows.len() as i64 > q.limit {
@@ -243,7 +245,7 @@ pub(crate) async fn for_recipient(
     fnr: &minside_core::ident::Fodselsnummer,
     public_id: &str,
 ) -> Result<Option<minside_core::letters::LetterView>, StoreError> {
-    use minside_core::letters::{ArchiveRef, DocumentMeta, LetterView, ResponseOption};
+    use minside_core::letters::{ArchiveRef, DocumentMeta, LetterView};
     let Some(r) = sqlx::query(
         "select id, public_id, title, sender_unit, body, created_at, read_at, marked_unread, archived_at, required_loa, \
          archive_saksaar, archive_sekvensnummer, archive_journalpostnummer, response_options, response_deadline, \
@@ -267,18 +269,7 @@ pub(crate) async fn for_recipient(
         }),
         _ => None,
     };
-    let options: Option<String> = r.try_get("response_options").map_err(db)?;
-    let response_options = match options {
-        Some(json) => serde_json::from_str::<Vec<serde_json::Value>>(&json)
-            .map_err(|e| StoreError::Corrupt(format!("letters.response_options: {e}")))?
-            .iter()
-            .map(|o| ResponseOption {
-                code: o["code"].as_str().unwrap_or_default().to_owned(),
-                label: o["label"].as_str().unwrap_or_default().to_owned(),
-            })
-            .collect(),
-        None => Vec::new(),
-    };
+    let response_options = parse_options(r.try_get("response_options").map_err(db)?)?;
     let documents = sqlx::query("select position, filename, mime_type, size_bytes, blob_key from letter_documents where letter_id = $1 order by position")
         .bind(id)
         .fetch_all(pool)
@@ -419,4 +410,21 @@ pub(crate) async fn answer(
     }
     tx.commit().await.map_err(db)?;
     Ok(true)
+}
+
+/// Response options are stored as a JSON array of {code, label}.
+fn parse_options(
+    json: Option<String>,
+) -> Result<Vec<minside_core::letters::ResponseOption>, StoreError> {
+    let Some(json) = json else {
+        return Ok(Vec::new());
+    };
+    Ok(serde_json::from_str::<Vec<serde_json::Value>>(&json)
+        .map_err(|e| StoreError::Corrupt(format!("letters.response_options: {e}")))?
+        .iter()
+        .map(|o| minside_core::letters::ResponseOption {
+            code: o["code"].as_str().unwrap_or_default().to_owned(),
+            label: o["label"].as_str().unwrap_or_default().to_owned(),
+        })
+        .collect())
 }

@@ -5,6 +5,7 @@
 //! entries (some reserved, some stale, some unregistered), properties with owners, and staff.
 //! The same seed gives the same municipality; demo, tests and benchmarks share it.
 
+pub mod letters;
 mod names;
 mod rng;
 

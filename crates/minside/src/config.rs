@@ -166,6 +166,8 @@ impl Default for SessionConfig {
 pub struct SeedConfig {
     pub persons: usize,
     pub seed: u64,
+    /// Also seed letters (kindergarten offers, property tax notices).
+    pub letters: bool,
 }
 
 impl Default for SeedConfig {
@@ -173,6 +175,7 @@ impl Default for SeedConfig {
         Self {
             persons: 3000,
             seed: 4601,
+            letters: true,
         }
     }
 }

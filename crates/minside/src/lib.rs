@@ -74,6 +74,12 @@ pub async fn seed(
     };
     let population = minside_synth::generate(&options);
     store.insert_population(&population).await?;
+    if config.seed.letters {
+        // Seeded letters are history: they cause no delivery jobs.
+        for letter in minside_synth::letters::letters(&population, &options) {
+            store.create_letter(&letter, &[]).await?;
+        }
+    }
     Ok(population.persons.len())
 }
 

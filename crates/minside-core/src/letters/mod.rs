@@ -169,6 +169,8 @@ pub struct InboxItem {
     pub read: bool,
     pub response_deadline: Option<jiff::Timestamp>,
     pub answered: bool,
+    /// The answers offered (empty when none).
+    pub options: Vec<ResponseOption>,
 }
 
 /// One page of the inbox and where the next starts.

@@ -22,6 +22,17 @@ struct DashboardPage {
     /// "3", or "10+" when there are more than fit the count.
     unread: Option<String>,
     has_letters: bool,
+    /// Letters waiting for an answer, with their first option for a one-click answer.
+    to_answer: Vec<ToAnswer>,
+    csrf: String,
+}
+
+struct ToAnswer {
+    id: String,
+    title: String,
+    by: String,
+    option_code: String,
+    option_label: String,
 }
 
 /// `GET /min-side`.
@@ -60,6 +71,30 @@ pub async fn dashboard_page(
             .await?
             .items
             .is_empty();
+    let to_answer = show_inbox(
+        state.store.as_ref(),
+        &s.citizen,
+        &page(InboxFilter::NeedsAnswer, 3),
+    )
+    .await?
+    .items
+    .into_iter()
+    .filter_map(|i| {
+        let first = i.options.into_iter().next()?;
+        let by = layout.tr.t1(
+            "inbox-answer-by",
+            "date",
+            &super::letters::local_date(i.response_deadline?),
+        );
+        Some(ToAnswer {
+            id: i.public_id,
+            title: i.title,
+            by,
+            option_code: first.code,
+            option_label: first.label,
+        })
+    })
+    .collect();
     let unread = match (unread.items.len(), unread.next.is_some()) {
         (0, _) => None,
         (n, false) => Some(n.to_string()),
@@ -70,6 +105,8 @@ pub async fn dashboard_page(
         dashboard,
         unread,
         has_letters,
+        to_answer,
+        csrf: s.session.csrf_token.clone(),
     })
 }
 

@@ -436,3 +436,96 @@ async fn an_answer_after_the_deadline_or_with_an_unknown_option_is_refused() {
         .unwrap()
         .contains("Svarfristen har gått ut"));
 }
+
+#[tokio::test]
+async fn the_demos_kindergarten_offer_is_answered_with_one_click_from_the_dashboard_card() {
+    use minside_core::letters::{InboxFilter, InboxQuery};
+    use minside_core::ports::Store;
+    let mut config = crate::helpers::test_config(crate::helpers::fresh_database_url().await);
+    config.seed.letters = true;
+    config.seed.persons = 400;
+    let app = TestApp::spawn_with(config).await;
+    let query = InboxQuery {
+        filter: InboxFilter::NeedsAnswer,
+        search: None,
+        after: None,
+        limit: 5,
+        now: app.clock.now_for_tests(),
+    };
+    let mut parent = None;
+    for c in app
+        .store
+        .login_candidates(50)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.group == CandidateGroup::Guardian)
+    {
+        if !app
+            .store
+            .inbox(&c.fnr, &query)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+        {
+            parent = Some(c);
+            break;
+        }
+    }
+    let parent = parent.expect("a guardian with a seeded kindergarten offer");
+    let dashboard = app
+        .login_citizen(Some(parent.fnr.as_str()), "idporten-loa-substantial")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        dashboard.contains("Tilbud om barnehageplass for") && dashboard.contains("Svar innen"),
+        "{dashboard}"
+    );
+    let action = dashboard
+        .split("action=\"/min-side/meldinger/")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csrf = form_value(&dashboard, "csrf").unwrap();
+    let url = app.url(&format!("/min-side/meldinger/{action}"));
+    let confirm = app
+        .client
+        .post(&url)
+        .form(&[("csrf", csrf.as_str()), ("option", "accept")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        confirm.contains("«Ta imot plassen»"),
+        "one click brings the confirm step"
+    );
+    let letter = app
+        .client
+        .post(&url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("option", "accept"),
+            ("confirm", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(letter.contains("Du svarte «Ta imot plassen»"));
+    let (_, _, after) = app.get_html("/min-side").await;
+    assert!(
+        !after.contains(&format!("action=\"/min-side/meldinger/{action}\"")),
+        "the card is gone once answered"
+    );
+}

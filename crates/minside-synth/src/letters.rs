@@ -1,0 +1,171 @@
+//! Synthetic letters for the demo: a kindergarten offer to a guardian of each young child (with
+//! "Ta imot plassen" / "Takk nei" and a deadline) and a property tax notice to each property's
+//! first owner. Deterministic from the seed.
+
+use crate::rng::Rng;
+use crate::SynthOptions;
+use jiff::SignedDuration;
+use minside_core::delivery::LetterKind;
+use minside_core::letters::{ArchiveRef, LetterDraft, NewLetter, Recipient, ResponseOption};
+use minside_core::person::{Population, Relation};
+use std::collections::HashSet;
+
+/// The sending system recorded on seeded letters.
+pub const SYNTH_CLIENT: &str = "minside-synth";
+
+fn uuid(rng: &mut Rng) -> String {
+    let h = format!("{:016x}{:016x}", rng.next(), rng.next());
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
+fn draft(
+    sender_ref: String,
+    to: Recipient,
+    title: String,
+    unit: &str,
+    body: String,
+    n: i64,
+) -> LetterDraft {
+    LetterDraft {
+        sender_ref,
+        recipient: to,
+        title,
+        sender_unit: unit.to_owned(),
+        body: Some(body),
+        documents: Vec::new(),
+        archive_ref: Some(ArchiveRef {
+            saksaar: 2026,
+            sekvensnummer: n,
+            journalpostnummer: Some(1),
+        }),
+        kind: LetterKind::Formal,
+        required_loa: minside_core::auth::Loa::Substantial,
+        digital_only: false,
+        reply_allowed: false,
+        response_options: Vec::new(),
+        response_deadline: None,
+        print_after_working_hours: None,
+    }
+}
+
+/// Letters for a generated population, as if sent over the last days before `o.now`.
+pub fn letters(pop: &Population, o: &SynthOptions) -> Vec<NewLetter> {
+    let mut rng = Rng::new(o.seed ^ 0x4C45_5454_4552);
+    let today = o.now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let mut out = Vec::new();
+    let mut offered = HashSet::new();
+    let mut n: i64 = 1000;
+    let mut push = |rng: &mut Rng, d: LetterDraft, days_ago: i64| {
+        let created_at = o
+            .now
+            .checked_sub(SignedDuration::from_hours(24 * days_ago))
+            .unwrap_or(o.now);
+        out.push(NewLetter {
+            public_id: uuid(rng),
+            client_id: SYNTH_CLIENT.into(),
+            request_hash: "synthetic".into(),
+            draft: d,
+            blob_keys: Vec::new(),
+            created_at,
+        });
+    };
+    for (guardian, child, Relation::Guardian) in &pop.relations {
+        let kid = &pop.persons[*child];
+        let age = today.year() - kid.birth_date.year();
+        if !(1..=5).contains(&age) || !offered.insert(*child) {
+            continue;
+        }
+        n += 1;
+        let parent = &pop.persons[*guardian];
+        let mut d = draft(
+            format!("synth-offer-{n}"),
+            Recipient::Person(parent.fnr.clone()),
+            format!("Tilbud om barnehageplass for {}", kid.given_name),
+            "Barnehageetaten",
+            format!(
+                "{} har fått tilbud om plass i Solsikken barnehage fra 1. januar.\n\nSvar innen fristen. Har du spørsmål, ring Barnehageetaten.",
+                kid.given_name
+            ),
+            n,
+        );
+        d.response_options = vec![
+            ResponseOption {
+                code: "accept".into(),
+                label: "Ta imot plassen".into(),
+            },
+            ResponseOption {
+                code: "decline".into(),
+                label: "Takk nei".into(),
+            },
+        ];
+        d.response_deadline = Some(
+            o.now
+                .checked_add(SignedDuration::from_hours(24 * 14))
+                .unwrap_or(o.now),
+        );
+        let days_ago = i64::try_from(rng.below(5)).unwrap_or(0);
+        push(&mut rng, d, days_ago);
+    }
+    for p in &pop.properties {
+        let Some(owner) = p.owners.first() else {
+            continue;
+        };
+        n += 1;
+        let d = draft(
+            format!("synth-tax-{n}"),
+            Recipient::Person(pop.persons[*owner].fnr.clone()),
+            format!("Eiendomsskatt {} for {}", today.year() + 1, p.property.address),
+            "Eiendomsskattekontoret",
+            format!("Eiendomsskatten for {} ({}) er beregnet. Du finner grunnlaget under Eiendom på Min side.", p.property.address, p.property.matrikkel),
+            n,
+        );
+        let days_ago = 5 + i64::try_from(rng.below(40)).unwrap_or(0);
+        push(&mut rng, d, days_ago);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minside_core::ident::Kommunenummer;
+
+    #[test]
+    fn young_children_bring_one_offer_each_and_owners_a_tax_notice() {
+        let o = SynthOptions {
+            seed: 3,
+            persons: 800,
+            kommunenummer: Kommunenummer::parse("4601").unwrap(),
+            city: "BERGEN".into(),
+            postcodes: (5003, 5099),
+            now: "2026-11-22T12:00:00Z".parse().unwrap(),
+        };
+        let pop = crate::generate(&o);
+        let all = letters(&pop, &o);
+        let offers: Vec<&NewLetter> = all
+            .iter()
+            .filter(|l| !l.draft.response_options.is_empty())
+            .collect();
+        assert!(offers.len() > 10, "{}", offers.len());
+        assert!(offers
+            .iter()
+            .all(|l| l.draft.response_deadline.is_some_and(|d| d > o.now)));
+        assert_eq!(all.len() - offers.len(), pop.properties.len());
+        let ids: HashSet<&str> = all.iter().map(|l| l.public_id.as_str()).collect();
+        assert_eq!(ids.len(), all.len(), "unique ids");
+        assert_eq!(
+            letters(&pop, &o)
+                .iter()
+                .map(|l| l.public_id.clone())
+                .collect::<Vec<_>>(),
+            all.iter().map(|l| l.public_id.clone()).collect::<Vec<_>>()
+        );
+    }
+}
