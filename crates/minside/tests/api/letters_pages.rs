@@ -37,6 +37,21 @@ async fn send(app: &TestApp, to: &LoginCandidate, sender_ref: &str, extra: Value
         .to_owned()
 }
 
+/// Posts an answer to `url` (`…/svar`): the first step, or the confirmed one.
+async fn answer(
+    app: &TestApp,
+    url: &str,
+    csrf: &str,
+    option: &str,
+    confirm: bool,
+) -> reqwest::Response {
+    let mut form = vec![("csrf", csrf), ("option", option)];
+    if confirm {
+        form.push(("confirm", "yes"));
+    }
+    app.client.post(url).form(&form).send().await.unwrap()
+}
+
 async fn status(app: &TestApp, id: &str) -> Value {
     reqwest::Client::new()
         .get(app.url(&format!("/api/v1/letters/{id}/status")))
@@ -321,13 +336,7 @@ async fn a_kindergarten_offer_is_accepted_with_a_confirm_step_once_and_the_sende
     let csrf = form_value(&letter, "csrf").unwrap();
     let svar = app.url(&format!("/min-side/meldinger/{id}/svar"));
 
-    let confirm = app
-        .client
-        .post(&svar)
-        .form(&[("csrf", csrf.as_str()), ("option", "accept")])
-        .send()
-        .await
-        .unwrap();
+    let confirm = answer(&app, &svar, &csrf, "accept", false).await;
     assert_eq!(confirm.status(), 200);
     let confirm = confirm.text().await.unwrap();
     assert!(confirm.contains("Bekreft svaret") && confirm.contains("«Ta imot plassen»"));
@@ -340,17 +349,7 @@ async fn a_kindergarten_offer_is_accepted_with_a_confirm_step_once_and_the_sende
         "nothing stored before confirming"
     );
 
-    let done = app
-        .client
-        .post(&svar)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("option", "accept"),
-            ("confirm", "yes"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let done = answer(&app, &svar, &csrf, "accept", true).await;
     assert!(done.url().path().ends_with(&id));
     let page = done.text().await.unwrap();
     assert!(
@@ -367,17 +366,7 @@ async fn a_kindergarten_offer_is_accepted_with_a_confirm_step_once_and_the_sende
     assert_eq!(answered.len(), 1);
     assert_eq!(answered[0]["detail"]["option"], "accept");
 
-    let again = app
-        .client
-        .post(&svar)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("option", "decline"),
-            ("confirm", "yes"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let again = answer(&app, &svar, &csrf, "decline", true).await;
     assert_eq!(again.status(), 409);
     assert!(again.text().await.unwrap().contains("allerede besvart"));
     use minside_core::ports::Store;
@@ -402,33 +391,13 @@ async fn an_answer_after_the_deadline_or_with_an_unknown_option_is_refused() {
         .unwrap();
     let csrf = form_value(&html, "csrf").unwrap();
     let svar = app.url(&format!("/min-side/meldinger/{id}/svar"));
-    let bad = app
-        .client
-        .post(&svar)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("option", "maybe"),
-            ("confirm", "yes"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let bad = answer(&app, &svar, &csrf, "maybe", true).await;
     assert_eq!(bad.status(), 422);
     // Past the deadline, still inside the session's idle limit.
     app.clock.advance(jiff::SignedDuration::from_mins(25));
     let (_, _, fresh) = app.get_html("/min-side").await;
     let csrf = form_value(&fresh, "csrf").unwrap();
-    let late = app
-        .client
-        .post(&svar)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("option", "accept"),
-            ("confirm", "yes"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let late = answer(&app, &svar, &csrf, "accept", true).await;
     assert_eq!(late.status(), 422);
     assert!(late
         .text()
@@ -494,13 +463,8 @@ async fn the_demos_kindergarten_offer_is_answered_with_one_click_from_the_dashbo
         .to_owned();
     let csrf = form_value(&dashboard, "csrf").unwrap();
     let url = app.url(&format!("/min-side/meldinger/{action}"));
-    let confirm = app
-        .client
-        .post(&url)
-        .form(&[("csrf", csrf.as_str()), ("option", "accept")])
-        .send()
+    let confirm = answer(&app, &url, &csrf, "accept", false)
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -508,17 +472,8 @@ async fn the_demos_kindergarten_offer_is_answered_with_one_click_from_the_dashbo
         confirm.contains("«Ta imot plassen»"),
         "one click brings the confirm step"
     );
-    let letter = app
-        .client
-        .post(&url)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("option", "accept"),
-            ("confirm", "yes"),
-        ])
-        .send()
+    let letter = answer(&app, &url, &csrf, "accept", true)
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
