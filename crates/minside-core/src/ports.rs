@@ -40,6 +40,24 @@ pub trait Blobs: Send + Sync {
     async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError>;
 }
 
+/// Why a notice was not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// Worth another try (the server is busy or unreachable).
+    #[error("temporary: {0}")]
+    Temporary(String),
+    /// Will never work (the address is refused).
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+/// E-mail and SMS notices (SMTP and an SMS provider in production; fakes in tests).
+#[async_trait::async_trait]
+pub trait Notifier: Send + Sync {
+    async fn send_email(&self, to: &str, subject: &str, body: &str) -> Result<(), NotifyError>;
+    async fn send_sms(&self, to: &str, text: &str) -> Result<(), NotifyError>;
+}
+
 /// Failures of the store. Constraint violations the user can fix are `Conflict`.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -143,6 +161,20 @@ pub trait Store: Send + Sync {
     /// Records the first opening: `read_at`, status LEST (unless printed or later), a `read`
     /// event — all once, in one transaction. Returns whether this call recorded it.
     async fn mark_letter_read(&self, letter_id: i64, now: Timestamp) -> Result<bool, StoreError>;
+    /// What a notification job needs to know about a letter.
+    async fn letter_for_delivery(
+        &self,
+        public_id: &str,
+    ) -> Result<Option<crate::letters::DeliveryView>, StoreError>;
+    /// Records that the recipient was notified on `channel` (`email`/`sms`): a `notified` event
+    /// and status VARSLET (if still AKSEPTERT), in one transaction.
+    async fn record_notified(
+        &self,
+        letter_id: i64,
+        channel: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
     /// Records the resident's answer with its `answered` event and the jobs it causes, in one
     /// transaction; `false` (and nothing written) when the letter was already answered.
     async fn answer_letter(

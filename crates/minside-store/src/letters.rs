@@ -428,3 +428,79 @@ fn parse_options(
         })
         .collect())
 }
+
+pub(crate) async fn for_delivery(
+    pool: &AnyPool,
+    public_id: &str,
+) -> Result<Option<minside_core::letters::DeliveryView>, StoreError> {
+    let Some(r) = sqlx::query(
+        "select id, recipient_fnr, kind, status, read_at from letters where public_id = $1",
+    )
+    .bind(public_id)
+    .fetch_optional(pool)
+    .await
+    .map_err(db)?
+    else {
+        return Ok(None);
+    };
+    let id: i64 = r.try_get("id").map_err(db)?;
+    let notified =
+        sqlx::query("select detail from letter_events where letter_id = $1 and event = 'notified'")
+            .bind(id)
+            .fetch_all(pool)
+            .await
+            .map_err(db)?
+            .iter()
+            .filter_map(|e| e.try_get::<Option<String>, _>("detail").ok().flatten())
+            .filter_map(|d| {
+                serde_json::from_str::<serde_json::Value>(&d)
+                    .ok()?
+                    .get("channel")?
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .collect();
+    let fnr: Option<String> = r.try_get("recipient_fnr").map_err(db)?;
+    let kind: String = r.try_get("kind").map_err(db)?;
+    Ok(Some(minside_core::letters::DeliveryView {
+        id,
+        public_id: public_id.to_owned(),
+        recipient: fnr
+            .map(|f| minside_core::ident::Fodselsnummer::parse(&f))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        kind: if kind == "service" {
+            minside_core::delivery::LetterKind::ServiceNotice
+        } else {
+            minside_core::delivery::LetterKind::Formal
+        },
+        status: status(&r.try_get::<String, _>("status").map_err(db)?)?,
+        read: r
+            .try_get::<Option<i64>, _>("read_at")
+            .map_err(db)?
+            .is_some(),
+        notified,
+    }))
+}
+
+pub(crate) async fn record_notified(
+    pool: &AnyPool,
+    letter_id: i64,
+    channel: &str,
+    now: jiff::Timestamp,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await.map_err(db)?;
+    sqlx::query("update letters set status = 'VARSLET' where id = $1 and status = 'AKSEPTERT'")
+        .bind(letter_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    sqlx::query("insert into letter_events (letter_id, event, detail, created_at) values ($1, 'notified', $2, $3)")
+        .bind(letter_id)
+        .bind(serde_json::json!({ "channel": channel }).to_string())
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    tx.commit().await.map_err(db)
+}

@@ -288,6 +288,22 @@ impl minside_core::ports::Store for SqlStore {
         letters::mark_read(&self.pool, letter_id, now).await
     }
 
+    async fn letter_for_delivery(
+        &self,
+        public_id: &str,
+    ) -> Result<Option<minside_core::letters::DeliveryView>, StoreError> {
+        letters::for_delivery(&self.pool, public_id).await
+    }
+
+    async fn record_notified(
+        &self,
+        letter_id: i64,
+        channel: &str,
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        letters::record_notified(&self.pool, letter_id, channel, now).await
+    }
+
     async fn answer_letter(
         &self,
         letter_id: i64,

@@ -192,6 +192,9 @@ pub struct Config {
     pub database_max_connections: u32,
     /// Directory for documents (letters' PDFs and attachments).
     pub blob_dir: String,
+    /// Directory where e-mail and SMS notices are written (the embedded default; SMTP and an SMS
+    /// provider are the production adapters, not built yet).
+    pub notify_outbox_dir: String,
     pub session_secret: Secret,
     pub municipality: MunicipalityConfig,
     pub citizen_idp: IdpConfig,
@@ -214,6 +217,7 @@ impl Default for Config {
             database_url: Secret("sqlite://minside-data/minside.db".into()),
             database_max_connections: 8,
             blob_dir: "minside-data/blobs".into(),
+            notify_outbox_dir: "minside-data/outbox".into(),
             session_secret: Secret::default(),
             municipality: MunicipalityConfig::default(),
             citizen_idp: IdpConfig::with_client("minside"),

@@ -5,6 +5,7 @@ pub mod blobs;
 pub mod clock;
 pub mod config;
 pub mod keys;
+pub mod outbox;
 
 use anyhow::Context;
 use config::{ClientAuthConfig, Config, Environment, IdpConfig};
@@ -233,6 +234,24 @@ impl Application {
         });
     }
 
+    /// Runs due jobs in the background (one job at a time, polling every second when idle).
+    pub fn spawn_worker(
+        &self,
+        clock: Arc<dyn Clock>,
+        notifier: Arc<dyn minside_core::ports::Notifier>,
+        config: &Config,
+    ) {
+        let handlers = job_handlers(
+            Arc::new(self.store.clone()),
+            clock.clone(),
+            notifier,
+            config,
+            &self.public_url,
+        );
+        let store = self.store.clone();
+        tokio::spawn(run_worker(store, clock, handlers));
+    }
+
     /// Serves until the future `shutdown` completes.
     pub async fn run_until(
         self,
@@ -242,6 +261,65 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await?;
         Ok(())
+    }
+}
+
+/// The handlers of every job kind the portal enqueues (so far: the notices).
+pub fn job_handlers(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    notifier: Arc<dyn minside_core::ports::Notifier>,
+    config: &Config,
+    public_url: &str,
+) -> Vec<Arc<dyn minside_core::usecases::run_jobs::JobHandler>> {
+    use minside_core::letters::notify::NotifyHandler;
+    [
+        minside_core::letters::NOTIFY_EMAIL,
+        minside_core::letters::NOTIFY_SMS,
+    ]
+    .into_iter()
+    .map(|kind| {
+        Arc::new(NotifyHandler {
+            store: store.clone(),
+            clock: clock.clone(),
+            notifier: notifier.clone(),
+            municipality: config.municipality.name.clone(),
+            portal_url: public_url.to_owned(),
+            kind,
+        }) as Arc<dyn minside_core::usecases::run_jobs::JobHandler>
+    })
+    .collect()
+}
+
+/// The worker loop: claim and run due jobs; sleep a second when there is nothing to do.
+pub async fn run_worker(
+    store: SqlStore,
+    clock: Arc<dyn Clock>,
+    handlers: Vec<Arc<dyn minside_core::usecases::run_jobs::JobHandler>>,
+) {
+    let policy = minside_core::jobs::RetryPolicy::default();
+    loop {
+        match minside_core::usecases::run_jobs::run_due_jobs(
+            &store,
+            clock.as_ref(),
+            &handlers,
+            &policy,
+            50,
+        )
+        .await
+        {
+            Ok(r) if r.claimed() > 0 => tracing::info!(
+                done = r.done,
+                retried = r.retried,
+                dead = r.dead,
+                "jobs run"
+            ),
+            Ok(_) => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "job queue unavailable");
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            }
+        }
     }
 }
 

@@ -36,6 +36,11 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Run jobs only (notices, print, forwarding); several may run beside `serve` on PostgreSQL.
+    Worker {
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Apply database migrations (forward-only).
     Migrate {
         #[arg(long)]
@@ -123,6 +128,7 @@ fn demo_config(listen: &str, data: &Path, persons: usize) -> anyhow::Result<Conf
     c.database_url = Secret(format!("sqlite://{}", data.join("minside.db").display()));
     c.session_secret = Secret(secret);
     c.blob_dir = data.join("blobs").display().to_string();
+    c.notify_outbox_dir = data.join("outbox").display().to_string();
     c.test_idp.enabled = true;
     c.test_idp.key_file = data.join("test-idp-key.pem").display().to_string();
     c.seed.persons = persons;
@@ -167,6 +173,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             absolute: jiff::SignedDuration::from_mins(config.session.absolute_timeout_minutes),
         },
     );
+    app.spawn_worker(
+        clock.clone(),
+        Arc::new(minside::outbox::FileOutbox::new(&config.notify_outbox_dir)),
+        &config,
+    );
     let seeded = if config.environment == Environment::Demo {
         minside::seed_if_empty(&app.store, &config, clock.as_ref()).await?
     } else {
@@ -201,6 +212,26 @@ async fn main() -> anyhow::Result<()> {
             serve(config).await
         }
         Command::Serve { config } => serve(load(Some(&config))?).await,
+        Command::Worker { config } => {
+            let c = load(Some(&config))?;
+            c.validate()?;
+            let store = minside::open_store(&c).await?;
+            let clock: Arc<dyn minside_core::ports::Clock> = Arc::new(SystemClock);
+            let notifier = Arc::new(minside::outbox::FileOutbox::new(&c.notify_outbox_dir));
+            let handlers = minside::job_handlers(
+                Arc::new(store.clone()),
+                clock.clone(),
+                notifier,
+                &c,
+                c.public_url.trim_end_matches('/'),
+            );
+            println!("minside worker running; stop with Ctrl+C");
+            tokio::select! {
+                () = minside::run_worker(store, clock, handlers) => {}
+                () = shutdown_signal() => {}
+            }
+            Ok(())
+        }
         Command::Migrate { config } => {
             let c = load(config.as_deref())?;
             minside::open_store(&c).await?;

@@ -10,7 +10,8 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
 /// Job kinds the letter flow enqueues.
-pub const NOTIFY_LETTER: &str = "notify_letter";
+pub const NOTIFY_EMAIL: &str = "notify_email";
+pub const NOTIFY_SMS: &str = "notify_sms";
 pub const PRINT_LETTER: &str = "print_letter";
 /// Sends the resident's answer to the sender's system (webhook).
 pub const FORWARD_ANSWER: &str = "forward_answer";
@@ -62,8 +63,14 @@ pub fn plan_delivery(
         run_at,
     };
     match decide_channel(draft.kind, contact, now) {
-        Channel::Digital(_) => {
-            let mut jobs = vec![job(NOTIFY_LETTER, now)];
+        Channel::Digital(notify) => {
+            let mut jobs = Vec::new();
+            if notify.email.is_some() {
+                jobs.push(job(NOTIFY_EMAIL, now));
+            }
+            if notify.sms.is_some() {
+                jobs.push(job(NOTIFY_SMS, sms_window(now, &policy.timezone)));
+            }
             if !draft.digital_only {
                 let hours = draft
                     .print_after_working_hours
@@ -80,6 +87,23 @@ pub fn plan_delivery(
         Channel::Print => vec![job(PRINT_LETTER, now)],
         Channel::Unreachable => Vec::new(),
     }
+}
+
+/// SMS notices go out between 09:00 and 17:00 local time; outside that they wait for 09:00.
+pub fn sms_window(now: Timestamp, tz: &TimeZone) -> Timestamp {
+    let local = now.to_zoned(tz.clone());
+    let hour = local.hour();
+    if (9..17).contains(&hour) {
+        return now;
+    }
+    let day = if hour >= 17 {
+        local.date().tomorrow().unwrap_or(local.date())
+    } else {
+        local.date()
+    };
+    day.at(9, 0, 0, 0)
+        .to_zoned(tz.clone())
+        .map_or(now, |z| z.timestamp())
 }
 
 #[cfg(test)]
@@ -145,7 +169,7 @@ mod tests {
             &DeliveryPolicy::default(),
             now(),
         );
-        assert_eq!(kinds(&jobs), vec![NOTIFY_LETTER, PRINT_IF_UNREAD]);
+        assert_eq!(kinds(&jobs), vec![NOTIFY_EMAIL, PRINT_IF_UNREAD]);
         assert_eq!(jobs[0].run_at, now());
         // Friday 15:00 + 40 working hours = Tuesday 07:00 Oslo time.
         assert_eq!(
@@ -188,7 +212,7 @@ mod tests {
                 &DeliveryPolicy::default(),
                 now()
             )),
-            vec![NOTIFY_LETTER]
+            vec![NOTIFY_EMAIL]
         );
     }
 
@@ -203,7 +227,7 @@ mod tests {
                 &DeliveryPolicy::default(),
                 now()
             ))[0],
-            NOTIFY_LETTER
+            NOTIFY_EMAIL
         );
     }
 
@@ -221,6 +245,40 @@ mod tests {
             jobs[1].run_at,
             "2025-01-10T22:00:00Z".parse::<Timestamp>().unwrap(),
             "Friday 15:00 + 8 h = Friday 23:00"
+        );
+    }
+}
+
+#[cfg(test)]
+mod sms_tests {
+    use super::*;
+
+    fn oslo(s: &str) -> Timestamp {
+        s.parse::<jiff::civil::DateTime>()
+            .unwrap()
+            .to_zoned(TimeZone::get("Europe/Oslo").unwrap())
+            .unwrap()
+            .timestamp()
+    }
+
+    #[test]
+    fn sms_notices_wait_for_nine_to_five_local_time() {
+        let tz = TimeZone::get("Europe/Oslo").unwrap();
+        assert_eq!(
+            sms_window(oslo("2025-01-10T12:00"), &tz),
+            oslo("2025-01-10T12:00")
+        );
+        assert_eq!(
+            sms_window(oslo("2025-01-10T07:30"), &tz),
+            oslo("2025-01-10T09:00")
+        );
+        assert_eq!(
+            sms_window(oslo("2025-01-10T17:00"), &tz),
+            oslo("2025-01-11T09:00")
+        );
+        assert_eq!(
+            sms_window(oslo("2025-01-10T23:59"), &tz),
+            oslo("2025-01-11T09:00")
         );
     }
 }

@@ -3,9 +3,11 @@
 
 mod delivery_plan;
 mod draft;
+pub mod notify;
 
 pub use delivery_plan::{
-    plan_delivery, DeliveryPolicy, FORWARD_ANSWER, NOTIFY_LETTER, PRINT_IF_UNREAD, PRINT_LETTER,
+    plan_delivery, sms_window, DeliveryPolicy, FORWARD_ANSWER, NOTIFY_EMAIL, NOTIFY_SMS,
+    PRINT_IF_UNREAD, PRINT_LETTER,
 };
 pub use draft::{
     ArchiveRef, DocumentInput, DocumentType, FieldError, LetterDraft, LetterInput, NewDocument,
@@ -210,4 +212,17 @@ pub struct LetterView {
     /// The resident's answer, once given: which option and when.
     pub answer: Option<(String, jiff::Timestamp)>,
     pub documents: Vec<DocumentMeta>,
+}
+
+/// A letter as the delivery jobs see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryView {
+    pub id: i64,
+    pub public_id: String,
+    pub recipient: Option<crate::ident::Fodselsnummer>,
+    pub kind: crate::delivery::LetterKind,
+    pub status: LetterStatus,
+    pub read: bool,
+    /// Channels already notified (`email`, `sms`).
+    pub notified: Vec<String>,
 }

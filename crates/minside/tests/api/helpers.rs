@@ -89,7 +89,38 @@ pub async fn fresh_database_url() -> String {
     }
 }
 
+/// Captures notices instead of sending them.
+#[derive(Default)]
+pub struct FakeNotifier {
+    /// (channel, recipient, text) in the order sent.
+    pub sent: Mutex<Vec<(String, String, String)>>,
+}
+
+#[async_trait::async_trait]
+impl minside_core::ports::Notifier for FakeNotifier {
+    async fn send_email(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+    ) -> Result<(), minside_core::ports::NotifyError> {
+        self.sent
+            .lock()
+            .unwrap()
+            .push(("email".into(), to.into(), format!("{subject}\n\n{body}")));
+        Ok(())
+    }
+    async fn send_sms(&self, to: &str, text: &str) -> Result<(), minside_core::ports::NotifyError> {
+        self.sent
+            .lock()
+            .unwrap()
+            .push(("sms".into(), to.into(), text.into()));
+        Ok(())
+    }
+}
+
 pub struct TestApp {
+    pub notifier: Arc<FakeNotifier>,
     pub address: String,
     pub client: reqwest::Client,
     pub jar: Arc<reqwest::cookie::Jar>,
@@ -167,6 +198,7 @@ impl TestApp {
             .build()
             .unwrap();
         Self {
+            notifier: Arc::new(FakeNotifier::default()),
             address,
             client,
             jar,
@@ -185,6 +217,26 @@ impl TestApp {
             scope,
             self.clock.now(),
         )
+        .unwrap()
+    }
+
+    /// Runs every due job once, as the worker would (tests drain the queue explicitly).
+    pub async fn run_jobs(&self) -> minside_core::usecases::run_jobs::RunReport {
+        let handlers = minside::job_handlers(
+            Arc::new(self.store.clone()),
+            self.clock.clone(),
+            self.notifier.clone(),
+            &self.config,
+            &self.address,
+        );
+        minside_core::usecases::run_jobs::run_due_jobs(
+            &self.store,
+            self.clock.as_ref(),
+            &handlers,
+            &minside_core::jobs::RetryPolicy::default(),
+            100,
+        )
+        .await
         .unwrap()
     }
 

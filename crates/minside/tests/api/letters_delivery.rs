@@ -37,6 +37,15 @@ async fn resident(app: &TestApp, digital: bool) -> LoginCandidate {
     found.expect("a seeded resident of that kind")
 }
 
+/// How many fresh channels a formal letter to this resident is notified on.
+async fn channels(app: &TestApp, who: &LoginCandidate) -> usize {
+    let record = app.store.contact_record(&who.fnr).await.unwrap().unwrap();
+    match decide_channel(LetterKind::Formal, &record, app.clock.now()) {
+        Channel::Digital(n) => usize::from(n.email.is_some()) + usize::from(n.sms.is_some()),
+        _ => 0,
+    }
+}
+
 async fn due_kinds(app: &TestApp, after: SignedDuration) -> Vec<String> {
     let at = app.clock.now() + after;
     // A long lease: a job claimed here stays claimed for the rest of the test.
@@ -59,14 +68,18 @@ async fn a_reachable_resident_is_notified_now_and_the_print_fallback_waits_for_t
     assert_eq!(
         app.store.job_counts().await.unwrap(),
         JobCounts {
-            pending: 2,
+            pending: 1 + i64::try_from(channels(&app, &kari).await).unwrap(),
             ..JobCounts::default()
         },
-        "a retry queues nothing more"
+        "one notice per fresh channel and the print fallback; a retry queues nothing more"
     );
-    assert_eq!(
-        due_kinds(&app, SignedDuration::ZERO).await,
-        vec!["notify_letter"]
+    let first = due_kinds(&app, SignedDuration::ZERO).await;
+    assert!(
+        !first.is_empty()
+            && first
+                .iter()
+                .all(|k| k == "notify_email" || k == "notify_sms"),
+        "{first:?}"
     );
     assert!(
         due_kinds(&app, SignedDuration::from_hours(39))
@@ -101,4 +114,97 @@ async fn a_resident_with_only_stale_or_no_contact_info_gets_paper_too() {
         due_kinds(&app, SignedDuration::ZERO).await,
         vec!["print_letter"]
     );
+}
+
+/// A resident reachable by e-mail for formal letters, with that address.
+async fn emailable(app: &TestApp) -> (LoginCandidate, String) {
+    let now = app.clock.now();
+    let mut found = None;
+    for c in app.store.login_candidates(40).await.unwrap() {
+        let record = app.store.contact_record(&c.fnr).await.unwrap().unwrap();
+        if let Channel::Digital(n) = decide_channel(LetterKind::Formal, &record, now) {
+            if let Some(email) = n.email {
+                found = Some((c, email));
+                break;
+            }
+        }
+    }
+    found.expect("a seeded resident with a fresh e-mail address")
+}
+
+#[tokio::test]
+async fn the_worker_sends_one_email_notice_without_the_content_and_the_sender_sees_varslet() {
+    let app = TestApp::spawn().await;
+    let (kari, email) = emailable(&app).await;
+    let res = reqwest::Client::new()
+        .post(app.url("/api/v1/letters"))
+        .bearer_auth(app.api_token("minside:letters.write minside:letters.read"))
+        .json(&json!({"sender_ref": "n-1", "recipient": {"fodselsnummer": kari.fnr.as_str()},
+                      "title": "Vedtak om barnevern", "sender_unit": "Barnevernet", "body": "Sensitivt innhold."}))
+        .send()
+        .await
+        .unwrap();
+    let id = res.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.run_jobs().await;
+    app.run_jobs().await;
+    let sent = app.notifier.sent.lock().unwrap().clone();
+    let emails: Vec<_> = sent.iter().filter(|(c, _, _)| c == "email").collect();
+    assert_eq!(
+        emails.len(),
+        1,
+        "one e-mail, even when the worker runs again: {sent:?}"
+    );
+    assert_eq!(emails[0].1, email);
+    let text = &emails[0].2;
+    assert!(
+        text.contains("Bergen kommune") && text.contains(&app.address),
+        "{text}"
+    );
+    assert!(
+        !text.contains("barnevern") && !text.contains("Barnevernet") && !text.contains(&id),
+        "no title, sender or link to the letter: {text}"
+    );
+    let status: serde_json::Value = reqwest::Client::new()
+        .get(app.url(&format!("/api/v1/letters/{id}/status")))
+        .bearer_auth(app.api_token("minside:letters.read"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["status"], "VARSLET");
+    assert!(status["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["event"] == "notified" && e["detail"]["channel"] == "email"));
+}
+
+#[tokio::test]
+async fn a_letter_read_before_the_notice_goes_out_gets_no_notice() {
+    let app = TestApp::spawn().await;
+    let (kari, _) = emailable(&app).await;
+    let res = reqwest::Client::new()
+        .post(app.url("/api/v1/letters"))
+        .bearer_auth(app.api_token("minside:letters.write"))
+        .json(
+            &json!({"sender_ref": "n-2", "recipient": {"fodselsnummer": kari.fnr.as_str()},
+                      "title": "Vedtak", "sender_unit": "Byggesak", "body": "Innvilget."}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let id = res.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.login_citizen(Some(kari.fnr.as_str()), "idporten-loa-substantial")
+        .await;
+    app.get_html(&format!("/min-side/meldinger/{id}")).await;
+    app.run_jobs().await;
+    assert!(app.notifier.sent.lock().unwrap().is_empty());
 }

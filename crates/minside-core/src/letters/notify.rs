@@ -1,0 +1,160 @@
+//! The notice texts and the notification jobs. A notice says that there is a new message and
+//! where to log in — never the title, never a link to the content, never a sensitive word.
+
+use super::{DeliveryView, NOTIFY_EMAIL, NOTIFY_SMS};
+use crate::jobs::{Job, JobError};
+use crate::person::ContactRecord;
+use crate::ports::{Clock, Notifier, NotifyError, Store};
+use crate::usecases::run_jobs::JobHandler;
+use std::sync::Arc;
+
+/// Language of a notice: the resident's KRR language, bokmål when unknown.
+fn lang(contact: &ContactRecord) -> &str {
+    match contact.language.as_deref() {
+        Some("nn") => "nn",
+        Some("en") => "en",
+        _ => "nb",
+    }
+}
+
+/// E-mail subject and body.
+pub fn email_notice(language: &str, municipality: &str, portal_url: &str) -> (String, String) {
+    match language {
+        "nn" => (
+            format!("Ny melding frå {municipality}"),
+            format!("Du har fått ei ny melding frå {municipality}.\n\nLogg inn på Mi side for å lese henne: {portal_url}\n\nDenne e-posten kan du ikkje svare på."),
+        ),
+        "en" => (
+            format!("New message from {municipality}"),
+            format!("You have a new message from {municipality}.\n\nLog in to My page to read it: {portal_url}\n\nThis e-mail cannot be answered."),
+        ),
+        _ => (
+            format!("Ny melding fra {municipality}"),
+            format!("Du har fått en ny melding fra {municipality}.\n\nLogg inn på Min side for å lese den: {portal_url}\n\nDenne e-posten kan du ikke svare på."),
+        ),
+    }
+}
+
+/// SMS text.
+pub fn sms_notice(language: &str, municipality: &str, portal_url: &str) -> String {
+    match language {
+        "nn" => format!("Du har fått ei ny melding frå {municipality} på Mi side: {portal_url}"),
+        "en" => format!("You have a new message from {municipality} on My page: {portal_url}"),
+        _ => format!("Du har fått en ny melding fra {municipality} på Min side: {portal_url}"),
+    }
+}
+
+/// Sends one notice for one letter on one channel.
+pub struct NotifyHandler {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub notifier: Arc<dyn Notifier>,
+    pub municipality: String,
+    pub portal_url: String,
+    /// `notify_email` or `notify_sms`.
+    pub kind: &'static str,
+}
+
+fn letter_id(payload: &str) -> Result<String, JobError> {
+    payload
+        .split("\"letter\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .ok_or_else(|| JobError::Permanent(format!("payload without a letter id: {payload}")))
+}
+
+#[async_trait::async_trait]
+impl JobHandler for NotifyHandler {
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    async fn run(&self, job: &Job) -> Result<(), JobError> {
+        let store_err = |e: crate::ports::StoreError| JobError::Retry(e.to_string());
+        let id = letter_id(&job.payload)?;
+        let Some(letter): Option<DeliveryView> = self
+            .store
+            .letter_for_delivery(&id)
+            .await
+            .map_err(store_err)?
+        else {
+            return Err(JobError::Permanent(format!("no letter {id}")));
+        };
+        let channel = if self.kind == NOTIFY_SMS {
+            "sms"
+        } else {
+            "email"
+        };
+        // Already read, or already notified on this channel (a re-run after a crash): nothing to send.
+        if letter.read || letter.notified.iter().any(|c| c == channel) {
+            return Ok(());
+        }
+        let Some(fnr) = &letter.recipient else {
+            return Ok(());
+        };
+        let Some(contact) = self.store.contact_record(fnr).await.map_err(store_err)? else {
+            return Ok(());
+        };
+        // Contact info is read again now: it may have changed since the letter arrived.
+        let now = self.clock.now();
+        let decision = crate::delivery::decide_channel(letter.kind, &contact, now);
+        let crate::delivery::Channel::Digital(notify) = decision else {
+            return Ok(());
+        };
+        let language = lang(&contact);
+        let sent = match (self.kind, notify.email, notify.sms) {
+            (NOTIFY_EMAIL, Some(to), _) => {
+                let (subject, body) = email_notice(language, &self.municipality, &self.portal_url);
+                self.notifier.send_email(&to, &subject, &body).await
+            }
+            (NOTIFY_SMS, _, Some(to)) => {
+                self.notifier
+                    .send_sms(
+                        &to,
+                        &sms_notice(language, &self.municipality, &self.portal_url),
+                    )
+                    .await
+            }
+            _ => return Ok(()),
+        };
+        match sent {
+            Ok(()) => self
+                .store
+                .record_notified(letter.id, channel, now)
+                .await
+                .map_err(store_err),
+            Err(NotifyError::Temporary(e)) => Err(JobError::Retry(e)),
+            Err(NotifyError::Permanent(e)) => Err(JobError::Permanent(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notices_name_the_municipality_and_the_portal_and_nothing_about_the_content() {
+        let (subject, body) = email_notice("nb", "Bergen kommune", "https://minside.example.no");
+        assert_eq!(subject, "Ny melding fra Bergen kommune");
+        assert_eq!(
+            body,
+            "Du har fått en ny melding fra Bergen kommune.\n\nLogg inn på Min side for å lese den: https://minside.example.no\n\nDenne e-posten kan du ikke svare på."
+        );
+        assert_eq!(
+            sms_notice("nn", "Bergen kommune", "https://m.no"),
+            "Du har fått ei ny melding frå Bergen kommune på Mi side: https://m.no"
+        );
+        assert_eq!(
+            sms_notice("en", "Bergen kommune", "https://m.no"),
+            "You have a new message from Bergen kommune on My page: https://m.no"
+        );
+    }
+
+    #[test]
+    fn payloads_carry_the_letter_id() {
+        assert_eq!(letter_id("{\"letter\":\"abc-1\"}").unwrap(), "abc-1");
+        assert!(letter_id("{}").is_err());
+    }
+}
