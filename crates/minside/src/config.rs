@@ -113,6 +113,33 @@ pub struct TestIdpConfig {
     pub key_file: String,
 }
 
+/// The SMTP server for e-mail notices. Empty `host`: notices go to `notify_outbox_dir`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    /// STARTTLS (required for any server not on this host).
+    pub starttls: bool,
+    pub username: String,
+    pub password: Secret,
+    /// Sender, e.g. `Min side <noreply@kommune.no>`.
+    pub from: String,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: 587,
+            starttls: true,
+            username: String::new(),
+            password: Secret::default(),
+            from: String::new(),
+        }
+    }
+}
+
 /// How letters are delivered.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -203,6 +230,7 @@ pub struct Config {
     pub session: SessionConfig,
     pub seed: SeedConfig,
     pub letters: LettersConfig,
+    pub smtp: SmtpConfig,
     /// The `aud` back-office tokens must carry.
     pub api_audience: String,
     pub api_clients: Vec<ApiClientConfig>,
@@ -226,6 +254,7 @@ impl Default for Config {
             session: SessionConfig::default(),
             seed: SeedConfig::default(),
             letters: LettersConfig::default(),
+            smtp: SmtpConfig::default(),
             api_audience: "minside-api".into(),
             api_clients: Vec::new(),
         }
@@ -282,6 +311,7 @@ impl Config {
             &mut c.session_secret,
             &mut c.citizen_idp.client_secret,
             &mut c.staff_idp.client_secret,
+            &mut c.smtp.password,
         ] {
             if !s.0.is_empty() {
                 s.0 = mask_url_or_secret(&s.0);
@@ -345,6 +375,11 @@ impl Config {
             || self.session.absolute_timeout_minutes < self.session.idle_timeout_minutes
         {
             problems.push("session.idle_timeout_minutes / absolute_timeout_minutes (positive, absolute ≥ idle)".into());
+        }
+        if !self.smtp.host.is_empty() && self.smtp.from.parse::<lettre::message::Mailbox>().is_err()
+        {
+            problems
+                .push("smtp.from (a sender address, e.g. Min side <noreply@kommune.no>)".into());
         }
         if !(1..=720).contains(&self.letters.print_after_working_hours) {
             problems.push("letters.print_after_working_hours (1 to 720)".into());

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod keys;
 pub mod outbox;
+pub mod smtp;
 
 use anyhow::Context;
 use config::{ClientAuthConfig, Config, Environment, IdpConfig};

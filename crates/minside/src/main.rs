@@ -173,11 +173,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             absolute: jiff::SignedDuration::from_mins(config.session.absolute_timeout_minutes),
         },
     );
-    app.spawn_worker(
-        clock.clone(),
-        Arc::new(minside::outbox::FileOutbox::new(&config.notify_outbox_dir)),
-        &config,
-    );
+    app.spawn_worker(clock.clone(), minside::smtp::notifier(&config)?, &config);
     let seeded = if config.environment == Environment::Demo {
         minside::seed_if_empty(&app.store, &config, clock.as_ref()).await?
     } else {
@@ -217,7 +213,7 @@ async fn main() -> anyhow::Result<()> {
             c.validate()?;
             let store = minside::open_store(&c).await?;
             let clock: Arc<dyn minside_core::ports::Clock> = Arc::new(SystemClock);
-            let notifier = Arc::new(minside::outbox::FileOutbox::new(&c.notify_outbox_dir));
+            let notifier = minside::smtp::notifier(&c)?;
             let handlers = minside::job_handlers(
                 Arc::new(store.clone()),
                 clock.clone(),

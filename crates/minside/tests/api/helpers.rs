@@ -222,10 +222,18 @@ impl TestApp {
 
     /// Runs every due job once, as the worker would (tests drain the queue explicitly).
     pub async fn run_jobs(&self) -> minside_core::usecases::run_jobs::RunReport {
+        self.run_jobs_with(self.notifier.clone()).await
+    }
+
+    /// The same with another notifier (a real SMTP server).
+    pub async fn run_jobs_with(
+        &self,
+        notifier: Arc<dyn minside_core::ports::Notifier>,
+    ) -> minside_core::usecases::run_jobs::RunReport {
         let handlers = minside::job_handlers(
             Arc::new(self.store.clone()),
             self.clock.clone(),
-            self.notifier.clone(),
+            notifier,
             &self.config,
             &self.address,
         );

@@ -117,7 +117,7 @@ async fn a_resident_with_only_stale_or_no_contact_info_gets_paper_too() {
 }
 
 /// A resident reachable by e-mail for formal letters, with that address.
-async fn emailable(app: &TestApp) -> (LoginCandidate, String) {
+pub(crate) async fn emailable(app: &TestApp) -> (LoginCandidate, String) {
     let now = app.clock.now();
     let mut found = None;
     for c in app.store.login_candidates(40).await.unwrap() {

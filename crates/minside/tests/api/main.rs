@@ -16,6 +16,7 @@ mod letters_pages;
 mod login;
 mod logout;
 mod pages;
+mod real_smtp;
 mod staff;
 mod store_contract;
 mod third_party_op;
