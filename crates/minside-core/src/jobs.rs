@@ -67,6 +67,9 @@ pub enum JobError {
     /// Will never succeed (bad payload): dead-letter at once.
     #[error("permanent: {0}")]
     Permanent(String),
+    /// Not now: run again at this time (e.g. an SMS outside 09–17). Not a failure of the job.
+    #[error("later, at {0}")]
+    RetryAt(Timestamp),
 }
 
 /// Retry policy: exponential backoff from `base`, capped, for at most `max_attempts` runs.
@@ -93,6 +96,9 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// When to run again after the `attempts`-th failed run, or `None` to dead-letter.
     pub fn next_run(&self, attempts: i64, error: &JobError, now: Timestamp) -> Option<Timestamp> {
+        if let JobError::RetryAt(at) = error {
+            return Some(*at);
+        }
         if matches!(error, JobError::Permanent(_)) || attempts >= self.max_attempts {
             return None;
         }

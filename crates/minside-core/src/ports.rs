@@ -175,6 +175,15 @@ pub trait Store: Send + Sync {
         now: Timestamp,
     ) -> Result<(), StoreError>;
 
+    /// Adds an event to a letter's log (e.g. `reminded` with its channel).
+    async fn record_letter_event(
+        &self,
+        letter_id: i64,
+        event: &str,
+        detail: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
     /// Records the resident's answer with its `answered` event and the jobs it causes, in one
     /// transaction; `false` (and nothing written) when the letter was already answered.
     async fn answer_letter(

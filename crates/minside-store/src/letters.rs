@@ -434,7 +434,7 @@ pub(crate) async fn for_delivery(
     public_id: &str,
 ) -> Result<Option<minside_core::letters::DeliveryView>, StoreError> {
     let Some(r) = sqlx::query(
-        "select id, recipient_fnr, kind, status, read_at from letters where public_id = $1",
+        "select id, recipient_fnr, kind, status, read_at, response_deadline, answered_at from letters where public_id = $1",
     )
     .bind(public_id)
     .fetch_optional(pool)
@@ -480,6 +480,15 @@ pub(crate) async fn for_delivery(
             .map_err(db)?
             .is_some(),
         notified,
+        response_deadline: r
+            .try_get::<Option<i64>, _>("response_deadline")
+            .map_err(db)?
+            .map(from_ts)
+            .transpose()?,
+        answered: r
+            .try_get::<Option<i64>, _>("answered_at")
+            .map_err(db)?
+            .is_some(),
     }))
 }
 
@@ -503,4 +512,24 @@ pub(crate) async fn record_notified(
         .await
         .map_err(db)?;
     tx.commit().await.map_err(db)
+}
+
+pub(crate) async fn record_event(
+    pool: &AnyPool,
+    letter_id: i64,
+    event: &str,
+    detail: &str,
+    now: jiff::Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into letter_events (letter_id, event, detail, created_at) values ($1, $2, $3, $4)",
+    )
+    .bind(letter_id)
+    .bind(event)
+    .bind(detail)
+    .bind(ts(now))
+    .execute(pool)
+    .await
+    .map_err(db)?;
+    Ok(())
 }

@@ -304,6 +304,16 @@ impl minside_core::ports::Store for SqlStore {
         letters::record_notified(&self.pool, letter_id, channel, now).await
     }
 
+    async fn record_letter_event(
+        &self,
+        letter_id: i64,
+        event: &str,
+        detail: &str,
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        letters::record_event(&self.pool, letter_id, event, detail, now).await
+    }
+
     async fn answer_letter(
         &self,
         letter_id: i64,

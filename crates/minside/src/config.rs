@@ -148,6 +148,8 @@ pub struct LettersConfig {
     pub print_after_working_hours: i64,
     /// Time zone for working days and hours.
     pub timezone: String,
+    /// Remind residents this many days before an answer deadline.
+    pub remind_days_before: i64,
 }
 
 impl Default for LettersConfig {
@@ -155,6 +157,7 @@ impl Default for LettersConfig {
         Self {
             print_after_working_hours: 40,
             timezone: "Europe/Oslo".into(),
+            remind_days_before: 3,
         }
     }
 }
@@ -380,6 +383,9 @@ impl Config {
         {
             problems
                 .push("smtp.from (a sender address, e.g. Min side <noreply@kommune.no>)".into());
+        }
+        if !(0..=60).contains(&self.letters.remind_days_before) {
+            problems.push("letters.remind_days_before (0 to 60)".into());
         }
         if !(1..=720).contains(&self.letters.print_after_working_hours) {
             problems.push("letters.print_after_working_hours (1 to 720)".into());

@@ -192,6 +192,9 @@ impl Application {
             delivery: minside_core::letters::DeliveryPolicy {
                 print_after_working_hours: config.letters.print_after_working_hours,
                 timezone: jiff::tz::TimeZone::get(&config.letters.timezone)?,
+                remind_before: jiff::SignedDuration::from_hours(
+                    24 * config.letters.remind_days_before,
+                ),
             },
             public_url: public_url.clone(),
         };
@@ -277,6 +280,7 @@ pub fn job_handlers(
     [
         minside_core::letters::NOTIFY_EMAIL,
         minside_core::letters::NOTIFY_SMS,
+        minside_core::letters::REMIND_ANSWER,
     ]
     .into_iter()
     .map(|kind| {

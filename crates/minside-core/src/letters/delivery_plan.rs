@@ -13,6 +13,8 @@ use jiff::Timestamp;
 pub const NOTIFY_EMAIL: &str = "notify_email";
 pub const NOTIFY_SMS: &str = "notify_sms";
 pub const PRINT_LETTER: &str = "print_letter";
+/// Reminds the resident of an answer deadline (does nothing once answered).
+pub const REMIND_ANSWER: &str = "remind_answer";
 /// Sends the resident's answer to the sender's system (webhook).
 pub const FORWARD_ANSWER: &str = "forward_answer";
 /// Runs at the print deadline: prints the letter if it is still unread by then.
@@ -24,6 +26,8 @@ pub struct DeliveryPolicy {
     /// SvarUt's rule by default: print when unread 40 hours later, counted in working days.
     pub print_after_working_hours: i64,
     pub timezone: TimeZone,
+    /// Remind this long before an answer deadline (if that is still ahead).
+    pub remind_before: jiff::SignedDuration,
 }
 
 impl Default for DeliveryPolicy {
@@ -31,6 +35,7 @@ impl Default for DeliveryPolicy {
         Self {
             print_after_working_hours: 40,
             timezone: TimeZone::get("Europe/Oslo").unwrap_or(TimeZone::UTC),
+            remind_before: jiff::SignedDuration::from_hours(72),
         }
     }
 }
@@ -79,6 +84,13 @@ pub fn plan_delivery(
                     PRINT_IF_UNREAD,
                     add_working_hours(now, hours, &policy.timezone),
                 ));
+            }
+            let remind_at = draft
+                .response_deadline
+                .and_then(|d| d.checked_sub(policy.remind_before).ok())
+                .filter(|t| *t > now);
+            if let Some(at) = remind_at {
+                jobs.push(job(REMIND_ANSWER, at));
             }
             jobs
         }
@@ -245,6 +257,71 @@ mod tests {
             jobs[1].run_at,
             "2025-01-10T22:00:00Z".parse::<Timestamp>().unwrap(),
             "Friday 15:00 + 8 h = Friday 23:00"
+        );
+    }
+}
+
+#[cfg(test)]
+mod reminder_tests {
+    use super::*;
+    use crate::letters::{LetterInput, ResponseOptionInput};
+    use crate::person::ContactChannel;
+
+    #[test]
+    fn an_answer_deadline_brings_a_reminder_three_days_before_if_that_is_still_ahead() {
+        let now: Timestamp = "2025-01-06T10:00:00Z".parse().unwrap();
+        let contact = ContactRecord {
+            status: RegisterStatus::Active,
+            reserved: false,
+            email: Some(ContactChannel {
+                value: "k@example.test".into(),
+                updated_at: now,
+                verified_at: None,
+            }),
+            mobile: None,
+            language: None,
+        };
+        let draft = |deadline: &str| {
+            LetterDraft::parse(
+                LetterInput {
+                    sender_ref: "r".into(),
+                    recipient_fodselsnummer: Some("20914695016".into()),
+                    title: "Tilbud".into(),
+                    sender_unit: "Barnehage".into(),
+                    body: Some("Tekst".into()),
+                    response_options: vec![ResponseOptionInput {
+                        code: "accept".into(),
+                        label: "Ja".into(),
+                    }],
+                    response_deadline: Some(deadline.into()),
+                    ..LetterInput::default()
+                },
+                now,
+            )
+            .unwrap()
+        };
+        let jobs = plan_delivery(
+            "id",
+            &draft("2025-01-20T12:00:00Z"),
+            Some(&contact),
+            &DeliveryPolicy::default(),
+            now,
+        );
+        let remind = jobs.iter().find(|j| j.kind == REMIND_ANSWER).unwrap();
+        assert_eq!(
+            remind.run_at,
+            "2025-01-17T12:00:00Z".parse::<Timestamp>().unwrap()
+        );
+        let soon = plan_delivery(
+            "id",
+            &draft("2025-01-07T12:00:00Z"),
+            Some(&contact),
+            &DeliveryPolicy::default(),
+            now,
+        );
+        assert!(
+            soon.iter().all(|j| j.kind != REMIND_ANSWER),
+            "no reminder in the past"
         );
     }
 }

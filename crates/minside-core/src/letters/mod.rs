@@ -7,7 +7,7 @@ pub mod notify;
 
 pub use delivery_plan::{
     plan_delivery, sms_window, DeliveryPolicy, FORWARD_ANSWER, NOTIFY_EMAIL, NOTIFY_SMS,
-    PRINT_IF_UNREAD, PRINT_LETTER,
+    PRINT_IF_UNREAD, PRINT_LETTER, REMIND_ANSWER,
 };
 pub use draft::{
     ArchiveRef, DocumentInput, DocumentType, FieldError, LetterDraft, LetterInput, NewDocument,
@@ -225,4 +225,6 @@ pub struct DeliveryView {
     pub read: bool,
     /// Channels already notified (`email`, `sms`).
     pub notified: Vec<String>,
+    pub response_deadline: Option<jiff::Timestamp>,
+    pub answered: bool,
 }

@@ -1,7 +1,7 @@
 //! The notice texts and the notification jobs. A notice says that there is a new message and
 //! where to log in — never the title, never a link to the content, never a sensitive word.
 
-use super::{DeliveryView, NOTIFY_EMAIL, NOTIFY_SMS};
+use super::{sms_window, DeliveryView, NOTIFY_EMAIL, NOTIFY_SMS, REMIND_ANSWER};
 use crate::jobs::{Job, JobError};
 use crate::person::ContactRecord;
 use crate::ports::{Clock, Notifier, NotifyError, Store};
@@ -44,7 +44,31 @@ pub fn sms_notice(language: &str, municipality: &str, portal_url: &str) -> Strin
     }
 }
 
-/// Sends one notice for one letter on one channel.
+/// Reminder e-mail (subject, body) before an answer deadline.
+pub fn reminder_email(
+    language: &str,
+    municipality: &str,
+    portal_url: &str,
+    deadline: &str,
+) -> (String, String) {
+    match language {
+        "nn" => (
+            format!("Påminning frå {municipality}"),
+            format!("Hugs å svare på ei melding frå {municipality} innan {deadline}.\n\nLogg inn på Mi side: {portal_url}"),
+        ),
+        "en" => (
+            format!("Reminder from {municipality}"),
+            format!("Remember to answer a message from {municipality} by {deadline}.\n\nLog in to My page: {portal_url}"),
+        ),
+        _ => (
+            format!("Påminnelse fra {municipality}"),
+            format!("Husk å svare på en melding fra {municipality} innen {deadline}.\n\nLogg inn på Min side: {portal_url}"),
+        ),
+    }
+}
+
+/// Sends one notice for one letter on one channel (`notify_email`, `notify_sms`), or a reminder
+/// before an answer deadline (`remind_answer`: e-mail, else SMS within 09–17).
 pub struct NotifyHandler {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
@@ -81,6 +105,9 @@ impl JobHandler for NotifyHandler {
         else {
             return Err(JobError::Permanent(format!("no letter {id}")));
         };
+        if self.kind == REMIND_ANSWER {
+            return self.remind(&letter).await;
+        }
         let channel = if self.kind == NOTIFY_SMS {
             "sms"
         } else {
@@ -124,6 +151,73 @@ impl JobHandler for NotifyHandler {
                 .record_notified(letter.id, channel, now)
                 .await
                 .map_err(store_err),
+            Err(NotifyError::Temporary(e)) => Err(JobError::Retry(e)),
+            Err(NotifyError::Permanent(e)) => Err(JobError::Permanent(e)),
+        }
+    }
+}
+
+impl NotifyHandler {
+    async fn remind(&self, letter: &DeliveryView) -> Result<(), JobError> {
+        let store_err = |e: crate::ports::StoreError| JobError::Retry(e.to_string());
+        let now = self.clock.now();
+        // Answered, or too late to remind: the reminder is cancelled.
+        let Some(deadline) = letter
+            .response_deadline
+            .filter(|d| *d > now && !letter.answered)
+        else {
+            return Ok(());
+        };
+        let Some(fnr) = &letter.recipient else {
+            return Ok(());
+        };
+        let Some(contact) = self.store.contact_record(fnr).await.map_err(store_err)? else {
+            return Ok(());
+        };
+        let crate::delivery::Channel::Digital(notify) =
+            crate::delivery::decide_channel(letter.kind, &contact, now)
+        else {
+            return Ok(());
+        };
+        let tz = jiff::tz::TimeZone::get("Europe/Oslo").unwrap_or(jiff::tz::TimeZone::UTC);
+        let date = deadline
+            .to_zoned(tz.clone())
+            .strftime("%d.%m.%Y")
+            .to_string();
+        let language = lang(&contact);
+        let (channel, sent) = match (notify.email, notify.sms) {
+            (Some(to), _) => {
+                let (subject, body) =
+                    reminder_email(language, &self.municipality, &self.portal_url, &date);
+                (
+                    "email",
+                    self.notifier.send_email(&to, &subject, &body).await,
+                )
+            }
+            (None, Some(to)) => {
+                let window = sms_window(now, &tz);
+                if window > now {
+                    return Err(JobError::RetryAt(window));
+                }
+                let (_, body) =
+                    reminder_email(language, &self.municipality, &self.portal_url, &date);
+                (
+                    "sms",
+                    self.notifier
+                        .send_sms(&to, body.lines().next().unwrap_or_default())
+                        .await,
+                )
+            }
+            (None, None) => return Ok(()),
+        };
+        match sent {
+            Ok(()) => {
+                let detail = format!("{{\"channel\":\"{channel}\"}}");
+                self.store
+                    .record_letter_event(letter.id, "reminded", &detail, now)
+                    .await
+                    .map_err(store_err)
+            }
             Err(NotifyError::Temporary(e)) => Err(JobError::Retry(e)),
             Err(NotifyError::Permanent(e)) => Err(JobError::Permanent(e)),
         }

@@ -208,3 +208,92 @@ async fn a_letter_read_before_the_notice_goes_out_gets_no_notice() {
     app.run_jobs().await;
     assert!(app.notifier.sent.lock().unwrap().is_empty());
 }
+
+async fn send_offer(
+    app: &TestApp,
+    to: &LoginCandidate,
+    sender_ref: &str,
+    deadline_in: SignedDuration,
+) -> String {
+    let deadline = (app.clock.now() + deadline_in).to_string();
+    let res = reqwest::Client::new()
+        .post(app.url("/api/v1/letters"))
+        .bearer_auth(app.api_token("minside:letters.write"))
+        .json(&json!({"sender_ref": sender_ref, "recipient": {"fodselsnummer": to.fnr.as_str()}, "title": "Tilbud",
+                      "sender_unit": "Barnehageetaten", "body": "Tilbud om plass.", "response_deadline": deadline,
+                      "response_options": [{"code": "accept", "label": "Ta imot plassen"}]}))
+        .send()
+        .await
+        .unwrap();
+    res.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn reminders(app: &TestApp) -> usize {
+    app.notifier
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, _, text)| {
+            text.contains("Husk å svare")
+                || text.contains("Hugs å svare")
+                || text.contains("Remember to answer")
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn a_reminder_goes_out_three_days_before_the_deadline_and_not_once_answered() {
+    let app = TestApp::spawn().await;
+    let (kari, _) = emailable(&app).await;
+    let open = send_offer(&app, &kari, "remind-1", SignedDuration::from_hours(24 * 5)).await;
+    let answered = send_offer(&app, &kari, "remind-2", SignedDuration::from_hours(24 * 5)).await;
+    app.run_jobs().await;
+    assert_eq!(reminders(&app), 0, "not yet");
+
+    app.login_citizen(Some(kari.fnr.as_str()), "idporten-loa-substantial")
+        .await;
+    let (_, _, page) = app
+        .get_html(&format!("/min-side/meldinger/{answered}"))
+        .await;
+    let csrf = crate::helpers::form_value(&page, "csrf").unwrap();
+    app.client
+        .post(app.url(&format!("/min-side/meldinger/{answered}/svar")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("option", "accept"),
+            ("confirm", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+
+    app.clock
+        .advance(SignedDuration::from_hours(24 * 2) + SignedDuration::from_mins(1));
+    app.run_jobs().await;
+    assert_eq!(
+        reminders(&app),
+        1,
+        "one reminder, for the unanswered offer only"
+    );
+    let status: serde_json::Value = reqwest::Client::new()
+        .get(app.url(&format!("/api/v1/letters/{open}/status")))
+        .bearer_auth(app.api_token("minside:letters.read"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        status["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == "reminded"),
+        "{status}"
+    );
+}
