@@ -25,3 +25,15 @@ pub(crate) fn date(s: &str) -> Result<Date, StoreError> {
 pub(crate) fn corrupt<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> StoreError {
     move |e| StoreError::Corrupt(format!("{what}: {e}"))
 }
+
+/// An optional time column.
+pub(crate) fn opt_time(
+    r: &sqlx::any::AnyRow,
+    column: &str,
+) -> Result<Option<Timestamp>, StoreError> {
+    use sqlx::Row;
+    r.try_get::<Option<i64>, _>(column)
+        .map_err(crate::db)?
+        .map(from_ts)
+        .transpose()
+}

@@ -1,6 +1,6 @@
 //! Letters: creation with documents, event and jobs in one transaction; receipts and status.
 
-use crate::codec::{from_ts, opt_ts, ts};
+use crate::codec::{from_ts, opt_time, opt_ts, ts};
 use crate::db;
 use crate::jobs::enqueue_in;
 use minside_core::jobs::NewJob;
@@ -220,15 +220,8 @@ pub(crate) async fn inbox(
             sender_unit: r.try_get("sender_unit").map_err(db)?,
             created_at: created,
             read: read_at.is_some() && marked == 0,
-            response_deadline: r
-                .try_get::<Option<i64>, _>("response_deadline")
-                .map_err(db)?
-                .map(from_ts)
-                .transpose()?,
-            answered: r
-                .try_get::<Option<i64>, _>("answered_at")
-                .map_err(db)?
-                .is_some(),
+            response_deadline: opt_time(r, "response_deadline")?,
+            answered: opt_time(r, "answered_at")?.is_some(),
             options: parse_options(r.try_get("response_options").map_err(db)?)?,
         });
     }
@@ -475,20 +468,10 @@ pub(crate) async fn for_delivery(
             minside_core::delivery::LetterKind::Formal
         },
         status: status(&r.try_get::<String, _>("status").map_err(db)?)?,
-        read: r
-            .try_get::<Option<i64>, _>("read_at")
-            .map_err(db)?
-            .is_some(),
+        read: opt_time(&r, "read_at")?.is_some(),
         notified,
-        response_deadline: r
-            .try_get::<Option<i64>, _>("response_deadline")
-            .map_err(db)?
-            .map(from_ts)
-            .transpose()?,
-        answered: r
-            .try_get::<Option<i64>, _>("answered_at")
-            .map_err(db)?
-            .is_some(),
+        response_deadline: opt_time(&r, "response_deadline")?,
+        answered: opt_time(&r, "answered_at")?.is_some(),
     }))
 }
 
