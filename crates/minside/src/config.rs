@@ -140,6 +140,18 @@ impl Default for SmtpConfig {
     }
 }
 
+/// The SMS provider for SMS notices (HTTP). Empty `url`: SMS notices go to `notify_outbox_dir`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsConfig {
+    /// The provider's send endpoint; minside POSTs `{"from", "to", "text"}` as JSON.
+    pub url: String,
+    /// Bearer token for the provider.
+    pub token: Secret,
+    /// Sender name or number shown to the resident.
+    pub sender: String,
+}
+
 /// How letters are delivered.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -234,6 +246,7 @@ pub struct Config {
     pub seed: SeedConfig,
     pub letters: LettersConfig,
     pub smtp: SmtpConfig,
+    pub sms: SmsConfig,
     /// The `aud` back-office tokens must carry.
     pub api_audience: String,
     pub api_clients: Vec<ApiClientConfig>,
@@ -258,6 +271,7 @@ impl Default for Config {
             seed: SeedConfig::default(),
             letters: LettersConfig::default(),
             smtp: SmtpConfig::default(),
+            sms: SmsConfig::default(),
             api_audience: "minside-api".into(),
             api_clients: Vec::new(),
         }
@@ -315,6 +329,7 @@ impl Config {
             &mut c.citizen_idp.client_secret,
             &mut c.staff_idp.client_secret,
             &mut c.smtp.password,
+            &mut c.sms.token,
         ] {
             if !s.0.is_empty() {
                 s.0 = mask_url_or_secret(&s.0);

@@ -1,4 +1,5 @@
-//! Notices by SMTP (lettre), and the composite that routes e-mail and SMS to their adapters.
+//! Notices by SMTP (lettre) and by an SMS provider's HTTP API, and the composite that routes
+//! e-mail and SMS to their adapters.
 
 use anyhow::Context;
 use lettre::message::header::ContentType;
@@ -65,6 +66,58 @@ impl Notifier for SmtpNotifier {
     }
 }
 
+/// SMS through a provider's HTTP API: POST `{"from", "to", "text"}` with a bearer token.
+pub struct HttpSms {
+    http: reqwest::Client,
+    url: String,
+    token: String,
+    sender: String,
+}
+
+impl HttpSms {
+    pub fn new(c: &crate::config::SmsConfig) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(20))
+            .build()?;
+        Ok(Self {
+            http,
+            url: c.url.clone(),
+            token: c.token.0.clone(),
+            sender: c.sender.clone(),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Notifier for HttpSms {
+    async fn send_email(&self, _to: &str, _subject: &str, _body: &str) -> Result<(), NotifyError> {
+        Err(NotifyError::Permanent(
+            "e-mail does not go through the SMS provider".into(),
+        ))
+    }
+
+    async fn send_sms(&self, to: &str, text: &str) -> Result<(), NotifyError> {
+        let mut req = self
+            .http
+            .post(&self.url)
+            .json(&serde_json::json!({"from": self.sender, "to": to, "text": text}));
+        if !self.token.is_empty() {
+            req = req.bearer_auth(&self.token);
+        }
+        match req.send().await {
+            Ok(r) if r.status().is_success() => Ok(()),
+            Ok(r) if r.status().is_client_error() && r.status().as_u16() != 429 => Err(
+                NotifyError::Permanent(format!("the SMS provider refused: {}", r.status())),
+            ),
+            Ok(r) => Err(NotifyError::Temporary(format!(
+                "the SMS provider answered {}",
+                r.status()
+            ))),
+            Err(e) => Err(NotifyError::Temporary(e.to_string())),
+        }
+    }
+}
+
 /// Routes e-mail and SMS notices to their own adapters.
 pub struct RoutedNotifier {
     pub email: Arc<dyn Notifier>,
@@ -91,5 +144,10 @@ pub fn notifier(config: &crate::config::Config) -> anyhow::Result<Arc<dyn Notifi
     } else {
         Arc::new(SmtpNotifier::new(&config.smtp)?)
     };
-    Ok(Arc::new(RoutedNotifier { email, sms: outbox }))
+    let sms: Arc<dyn Notifier> = if config.sms.url.is_empty() {
+        outbox
+    } else {
+        Arc::new(HttpSms::new(&config.sms)?)
+    };
+    Ok(Arc::new(RoutedNotifier { email, sms }))
 }

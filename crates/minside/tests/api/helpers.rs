@@ -146,6 +146,10 @@ pub fn test_config(database_url: String) -> Config {
     c.seed.persons = 150;
     // Tests send the letters they look at; the demo's seeded letters are tested on their own.
     c.seed.letters = false;
+    c.notify_outbox_dir = std::env::temp_dir()
+        .join(format!("minside-test-outbox-{}", unique()))
+        .display()
+        .to_string();
     c.blob_dir = std::env::temp_dir()
         .join(format!("minside-test-blobs-{}", unique()))
         .display()

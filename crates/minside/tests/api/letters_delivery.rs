@@ -297,3 +297,82 @@ async fn a_reminder_goes_out_three_days_before_the_deadline_and_not_once_answere
         "{status}"
     );
 }
+
+/// A resident reachable by SMS for formal letters, with that number.
+async fn textable(app: &TestApp) -> (LoginCandidate, String) {
+    let now = app.clock.now();
+    let mut found = None;
+    for c in app.store.login_candidates(40).await.unwrap() {
+        let record = app.store.contact_record(&c.fnr).await.unwrap().unwrap();
+        if let Channel::Digital(n) = decide_channel(LetterKind::Formal, &record, now) {
+            if let Some(mobile) = n.sms {
+                found = Some((c, mobile));
+                break;
+            }
+        }
+    }
+    found.expect("a seeded resident with a fresh mobile number")
+}
+
+#[tokio::test]
+async fn sms_notices_reach_the_providers_http_api_with_the_token() {
+    use axum::extract::State;
+    use axum::http::HeaderMap;
+    use std::sync::{Arc, Mutex};
+    type Seen = Arc<Mutex<Vec<(String, serde_json::Value)>>>;
+    let seen: Seen = Arc::default();
+    let sink = axum::Router::new()
+        .route(
+            "/send",
+            axum::routing::post(
+                |State(seen): State<Seen>,
+                 headers: HeaderMap,
+                 axum::Json(body): axum::Json<serde_json::Value>| async move {
+                    let auth = headers
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned();
+                    seen.lock().unwrap().push((auth, body));
+                    "ok"
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sink_url = format!("http://{}/send", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, sink).await });
+
+    let mut config = crate::helpers::test_config(crate::helpers::fresh_database_url().await);
+    config.sms.url = sink_url;
+    config.sms.token = minside::config::Secret("sms-token".into());
+    config.sms.sender = "Bergen".into();
+    let app = TestApp::spawn_with(config).await;
+    let (kari, mobile) = textable(&app).await;
+    let res = reqwest::Client::new()
+        .post(app.url("/api/v1/letters"))
+        .bearer_auth(app.api_token("minside:letters.write"))
+        .json(&json!({"sender_ref": "sms-1", "recipient": {"fodselsnummer": kari.fnr.as_str()}, "title": "Vedtak",
+                      "sender_unit": "Byggesak", "body": "Innvilget."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    // Whatever the hour now, a day later the 09–17 window has come round.
+    app.clock.advance(SignedDuration::from_hours(24));
+    app.run_jobs_with(minside::smtp::notifier(&app.config).unwrap())
+        .await;
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].0, "Bearer sms-token");
+    assert_eq!(seen[0].1["to"], mobile);
+    assert_eq!(seen[0].1["from"], "Bergen");
+    assert!(seen[0].1["text"]
+        .as_str()
+        .unwrap()
+        .contains("Bergen kommune"));
+    assert!(
+        !seen[0].1["text"].as_str().unwrap().contains("Vedtak"),
+        "no title in the SMS"
+    );
+}
