@@ -116,20 +116,29 @@ async fn a_resident_with_only_stale_or_no_contact_info_gets_paper_too() {
     );
 }
 
-/// A resident reachable by e-mail for formal letters, with that address.
-pub(crate) async fn emailable(app: &TestApp) -> (LoginCandidate, String) {
+/// A seeded resident whose formal letters are notified on the channel `pick` chooses, with the
+/// address or number.
+async fn reachable(
+    app: &TestApp,
+    pick: fn(minside_core::delivery::Notify) -> Option<String>,
+) -> (LoginCandidate, String) {
     let now = app.clock.now();
     let mut found = None;
     for c in app.store.login_candidates(40).await.unwrap() {
         let record = app.store.contact_record(&c.fnr).await.unwrap().unwrap();
         if let Channel::Digital(n) = decide_channel(LetterKind::Formal, &record, now) {
-            if let Some(email) = n.email {
-                found = Some((c, email));
+            if let Some(to) = pick(n) {
+                found = Some((c, to));
                 break;
             }
         }
     }
-    found.expect("a seeded resident with a fresh e-mail address")
+    found.expect("a seeded resident reachable on that channel")
+}
+
+/// A resident reachable by e-mail for formal letters, with that address.
+pub(crate) async fn emailable(app: &TestApp) -> (LoginCandidate, String) {
+    reachable(app, |n| n.email).await
 }
 
 #[tokio::test]
@@ -300,18 +309,7 @@ async fn a_reminder_goes_out_three_days_before_the_deadline_and_not_once_answere
 
 /// A resident reachable by SMS for formal letters, with that number.
 async fn textable(app: &TestApp) -> (LoginCandidate, String) {
-    let now = app.clock.now();
-    let mut found = None;
-    for c in app.store.login_candidates(40).await.unwrap() {
-        let record = app.store.contact_record(&c.fnr).await.unwrap().unwrap();
-        if let Channel::Digital(n) = decide_channel(LetterKind::Formal, &record, now) {
-            if let Some(mobile) = n.sms {
-                found = Some((c, mobile));
-                break;
-            }
-        }
-    }
-    found.expect("a seeded resident with a fresh mobile number")
+    reachable(app, |n| n.sms).await
 }
 
 #[tokio::test]
