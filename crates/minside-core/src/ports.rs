@@ -209,11 +209,14 @@ pub trait Store: Send + Sync {
     async fn enqueue_jobs(&self, jobs: &[NewJob], now: Timestamp) -> Result<(), StoreError>;
     /// Claims up to `limit` due jobs until `lease_until`: pending ones whose time has come, and
     /// running ones whose lease ran out (their worker died). Two workers never claim the same job.
+    /// With `kinds`, only jobs of those kinds (a worker claims only what it can run; a job of a kind
+    /// no worker knows yet waits instead of failing).
     async fn claim_jobs(
         &self,
         now: Timestamp,
         limit: i64,
         lease_until: Timestamp,
+        kinds: Option<&[&str]>,
     ) -> Result<Vec<Job>, StoreError>;
     /// Marks a job done.
     async fn complete_job(&self, id: JobId, now: Timestamp) -> Result<(), StoreError>;

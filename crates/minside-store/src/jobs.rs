@@ -46,6 +46,7 @@ pub(crate) async fn claim(
     now: Timestamp,
     limit: i64,
     lease_until: Timestamp,
+    kinds: Option<&[&str]>,
 ) -> Result<Vec<Job>, StoreError> {
     // PostgreSQL: rows being claimed by another worker are skipped, never waited for or taken
     // twice. SQLite has one writer at a time, so the plain statement is already exclusive.
@@ -53,17 +54,29 @@ pub(crate) async fn claim(
         Backend::Postgres => "for update skip locked",
         Backend::Sqlite => "",
     };
+    let kind_filter = match kinds {
+        Some([]) => return Ok(Vec::new()),
+        Some(k) => {
+            let params: Vec<String> = (0..k.len()).map(|i| format!("${}", i + 4)).collect();
+            format!("and kind in ({})", params.join(", "))
+        }
+        None => String::new(),
+    };
     let sql = format!(
         "update jobs set status = 'running', locked_until = $1, attempts = attempts + 1 \
          where id in (select id from jobs \
-                      where (status = 'pending' and run_at <= $2) or (status = 'running' and locked_until < $2) \
+                      where ((status = 'pending' and run_at <= $2) or (status = 'running' and locked_until < $2)) {kind_filter} \
                       order by run_at, id limit $3 {lock}) \
          returning id, kind, payload, attempts"
     );
-    let mut jobs: Vec<Job> = sqlx::query(&sql)
+    let mut query = sqlx::query(&sql)
         .bind(ts(lease_until))
         .bind(ts(now))
-        .bind(limit)
+        .bind(limit);
+    for k in kinds.unwrap_or_default() {
+        query = query.bind(*k);
+    }
+    let mut jobs: Vec<Job> = query
         .fetch_all(pool)
         .await
         .map_err(db)?

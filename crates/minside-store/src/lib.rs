@@ -351,8 +351,9 @@ impl minside_core::ports::Store for SqlStore {
         now: jiff::Timestamp,
         limit: i64,
         lease_until: jiff::Timestamp,
+        kinds: Option<&[&str]>,
     ) -> Result<Vec<minside_core::jobs::Job>, StoreError> {
-        jobs::claim(&self.pool, self.backend, now, limit, lease_until).await
+        jobs::claim(&self.pool, self.backend, now, limit, lease_until, kinds).await
     }
 
     async fn complete_job(

@@ -37,7 +37,11 @@ pub async fn run_due_jobs(
     let now = clock.now();
     let lease_until = now.checked_add(policy.lease).unwrap_or(now);
     let mut report = RunReport::default();
-    for job in store.claim_jobs(now, limit, lease_until).await? {
+    let kinds: Vec<&str> = handlers.iter().map(|h| h.kind()).collect();
+    for job in store
+        .claim_jobs(now, limit, lease_until, Some(&kinds))
+        .await?
+    {
         let outcome = match handlers.iter().find(|h| h.kind() == job.kind) {
             Some(h) => h.run(&job).await,
             None => Err(JobError::Permanent(format!(

@@ -99,18 +99,18 @@ async fn a_claimed_job_is_not_claimed_again_until_its_lease_runs_out() {
     let s = store().await;
     s.enqueue_jobs(&[job("notify", None)], t0()).await.unwrap();
     let lease = t0() + SignedDuration::from_mins(5);
-    let first = s.claim_jobs(t0(), 10, lease).await.unwrap();
+    let first = s.claim_jobs(t0(), 10, lease, None).await.unwrap();
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].attempts, 1);
     assert!(s
-        .claim_jobs(t0() + SignedDuration::from_mins(4), 10, lease)
+        .claim_jobs(t0() + SignedDuration::from_mins(4), 10, lease, None)
         .await
         .unwrap()
         .is_empty());
     // The worker died: after the lease another worker takes the job over.
     let later = t0() + SignedDuration::from_mins(6);
     let again = s
-        .claim_jobs(later, 10, later + SignedDuration::from_mins(5))
+        .claim_jobs(later, 10, later + SignedDuration::from_mins(5), None)
         .await
         .unwrap();
     assert_eq!(again.len(), 1);
@@ -123,9 +123,9 @@ async fn jobs_not_yet_due_wait() {
     let mut later = job("remind", None);
     later.run_at = t0() + SignedDuration::from_hours(1);
     s.enqueue_jobs(&[later], t0()).await.unwrap();
-    assert!(s.claim_jobs(t0(), 10, t0()).await.unwrap().is_empty());
+    assert!(s.claim_jobs(t0(), 10, t0(), None).await.unwrap().is_empty());
     assert_eq!(
-        s.claim_jobs(t0() + SignedDuration::from_hours(1), 10, t0())
+        s.claim_jobs(t0() + SignedDuration::from_hours(1), 10, t0(), None)
             .await
             .unwrap()
             .len(),
@@ -146,17 +146,24 @@ async fn two_workers_claiming_at_once_never_get_the_same_job() {
     let lease = t0() + SignedDuration::from_mins(5);
     let mut seen = HashSet::new();
     for _ in 0..3 {
-        let (a, b) = tokio::join!(s.claim_jobs(t0(), 15, lease), s.claim_jobs(t0(), 15, lease));
+        let (a, b) = tokio::join!(
+            s.claim_jobs(t0(), 15, lease, None),
+            s.claim_jobs(t0(), 15, lease, None)
+        );
         for j in a.unwrap().into_iter().chain(b.unwrap()) {
             assert!(seen.insert(j.id), "job {:?} claimed twice", j.id);
         }
     }
     assert_eq!(seen.len(), 60);
-    assert!(s.claim_jobs(t0(), 15, lease).await.unwrap().is_empty());
+    assert!(s
+        .claim_jobs(t0(), 15, lease, None)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
-async fn failures_are_retried_with_backoff_and_permanent_ones_are_dead_lettered_with_their_reason()
+async fn failures_are_retried_with_backoff_permanent_ones_are_dead_lettered_and_unknown_kinds_wait()
 {
     let s = store().await;
     let clock = ManualClock(Mutex::new(t0()));
@@ -186,7 +193,7 @@ async fn failures_are_retried_with_backoff_and_permanent_ones_are_dead_lettered_
         RunReport {
             done: 0,
             retried: 1,
-            dead: 2
+            dead: 1
         }
     );
     // Not yet: the first retry waits 30 seconds.
@@ -218,9 +225,11 @@ async fn failures_are_retried_with_backoff_and_permanent_ones_are_dead_lettered_
         s.job_counts().await.unwrap(),
         JobCounts {
             done: 1,
-            dead: 2,
+            dead: 1,
+            pending: 1,
             ..JobCounts::default()
-        }
+        },
+        "a kind no worker handles yet waits for a worker that does"
     );
 
     let dead_reasons: Vec<String> = {
@@ -242,10 +251,34 @@ async fn failures_are_retried_with_backoff_and_permanent_ones_are_dead_lettered_
             .any(|e| e.contains("payload cannot be read")),
         "{dead_reasons:?}"
     );
-    assert!(
-        dead_reasons
-            .iter()
-            .any(|e| e.contains("no handler for job kind nobody_handles_this")),
-        "{dead_reasons:?}"
+}
+
+#[tokio::test]
+async fn a_worker_claims_only_the_kinds_it_can_run() {
+    let s = store().await;
+    s.enqueue_jobs(
+        &[job("notify_email", None), job("print_letter", None)],
+        t0(),
+    )
+    .await
+    .unwrap();
+    let lease = t0() + SignedDuration::from_mins(5);
+    let mine = s
+        .claim_jobs(t0(), 10, lease, Some(&["notify_email"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        mine.iter().map(|j| j.kind.as_str()).collect::<Vec<_>>(),
+        vec!["notify_email"]
+    );
+    assert!(s
+        .claim_jobs(t0(), 10, lease, Some(&[]))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        s.job_counts().await.unwrap().pending,
+        1,
+        "the print job waits for a print worker"
     );
 }

@@ -51,7 +51,7 @@ async fn due_kinds(app: &TestApp, after: SignedDuration) -> Vec<String> {
     // A long lease: a job claimed here stays claimed for the rest of the test.
     let lease = at + SignedDuration::from_hours(24 * 30);
     app.store
-        .claim_jobs(at, 50, lease)
+        .claim_jobs(at, 50, lease, None)
         .await
         .unwrap()
         .into_iter()

@@ -373,7 +373,7 @@ async fn a_kindergarten_offer_is_accepted_with_a_confirm_step_once_and_the_sende
     let now = app.clock.now_for_tests();
     let due: Vec<String> = app
         .store
-        .claim_jobs(now, 50, now + jiff::SignedDuration::from_hours(1))
+        .claim_jobs(now, 50, now + jiff::SignedDuration::from_hours(1), None)
         .await
         .unwrap()
         .into_iter()
