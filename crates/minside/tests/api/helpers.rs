@@ -252,6 +252,30 @@ impl TestApp {
         .unwrap()
     }
 
+    /// Sends a letter through the API as the test back-office client.
+    pub async fn post_letter(&self, body: &serde_json::Value) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(self.url("/api/v1/letters"))
+            .bearer_auth(self.api_token("minside:letters.write"))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The sender's view of a letter: status and events.
+    pub async fn letter_status(&self, id: &str) -> serde_json::Value {
+        reqwest::Client::new()
+            .get(self.url(&format!("/api/v1/letters/{id}/status")))
+            .bearer_auth(self.api_token("minside:letters.read"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

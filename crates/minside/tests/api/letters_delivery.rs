@@ -8,14 +8,8 @@ use minside_core::ports::{Clock, JobCounts, Store};
 use serde_json::json;
 
 async fn send(app: &TestApp, to: &LoginCandidate, sender_ref: &str) -> reqwest::StatusCode {
-    reqwest::Client::new()
-        .post(app.url("/api/v1/letters"))
-        .bearer_auth(app.api_token("minside:letters.write"))
-        .json(&json!({"sender_ref": sender_ref, "recipient": {"fodselsnummer": to.fnr.as_str()}, "title": "Vedtak",
-                      "sender_unit": "Byggesak", "body": "Søknaden er innvilget."}))
-        .send()
-        .await
-        .unwrap()
+    app.post_letter(&json!({"sender_ref": sender_ref, "recipient": {"fodselsnummer": to.fnr.as_str()}, "title": "Vedtak",
+                      "sender_unit": "Byggesak", "body": "Søknaden er innvilget."})).await
         .status()
 }
 
@@ -176,15 +170,7 @@ async fn the_worker_sends_one_email_notice_without_the_content_and_the_sender_se
         !text.contains("barnevern") && !text.contains("Barnevernet") && !text.contains(&id),
         "no title, sender or link to the letter: {text}"
     );
-    let status: serde_json::Value = reqwest::Client::new()
-        .get(app.url(&format!("/api/v1/letters/{id}/status")))
-        .bearer_auth(app.api_token("minside:letters.read"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status: serde_json::Value = app.letter_status(&id).await;
     assert_eq!(status["status"], "VARSLET");
     assert!(status["events"]
         .as_array()
@@ -225,15 +211,9 @@ async fn send_offer(
     deadline_in: SignedDuration,
 ) -> String {
     let deadline = (app.clock.now() + deadline_in).to_string();
-    let res = reqwest::Client::new()
-        .post(app.url("/api/v1/letters"))
-        .bearer_auth(app.api_token("minside:letters.write"))
-        .json(&json!({"sender_ref": sender_ref, "recipient": {"fodselsnummer": to.fnr.as_str()}, "title": "Tilbud",
+    let res = app.post_letter(&json!({"sender_ref": sender_ref, "recipient": {"fodselsnummer": to.fnr.as_str()}, "title": "Tilbud",
                       "sender_unit": "Barnehageetaten", "body": "Tilbud om plass.", "response_deadline": deadline,
-                      "response_options": [{"code": "accept", "label": "Ta imot plassen"}]}))
-        .send()
-        .await
-        .unwrap();
+                      "response_options": [{"code": "accept", "label": "Ta imot plassen"}]})).await;
     res.json::<serde_json::Value>().await.unwrap()["id"]
         .as_str()
         .unwrap()
@@ -288,15 +268,7 @@ async fn a_reminder_goes_out_three_days_before_the_deadline_and_not_once_answere
         1,
         "one reminder, for the unanswered offer only"
     );
-    let status: serde_json::Value = reqwest::Client::new()
-        .get(app.url(&format!("/api/v1/letters/{open}/status")))
-        .bearer_auth(app.api_token("minside:letters.read"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status: serde_json::Value = app.letter_status(&open).await;
     assert!(
         status["events"]
             .as_array()
@@ -347,14 +319,8 @@ async fn sms_notices_reach_the_providers_http_api_with_the_token() {
     config.sms.sender = "Bergen".into();
     let app = TestApp::spawn_with(config).await;
     let (kari, mobile) = textable(&app).await;
-    let res = reqwest::Client::new()
-        .post(app.url("/api/v1/letters"))
-        .bearer_auth(app.api_token("minside:letters.write"))
-        .json(&json!({"sender_ref": "sms-1", "recipient": {"fodselsnummer": kari.fnr.as_str()}, "title": "Vedtak",
-                      "sender_unit": "Byggesak", "body": "Innvilget."}))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_letter(&json!({"sender_ref": "sms-1", "recipient": {"fodselsnummer": kari.fnr.as_str()}, "title": "Vedtak",
+                      "sender_unit": "Byggesak", "body": "Innvilget."})).await;
     assert_eq!(res.status(), 201);
     // Whatever the hour now, a day later the 09–17 window has come round.
     app.clock.advance(SignedDuration::from_hours(24));

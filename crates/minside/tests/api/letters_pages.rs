@@ -23,13 +23,7 @@ async fn send(app: &TestApp, to: &LoginCandidate, sender_ref: &str, extra: Value
     if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
         b.extend(e.clone());
     }
-    let res = reqwest::Client::new()
-        .post(app.url("/api/v1/letters"))
-        .bearer_auth(app.api_token("minside:letters.write"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_letter(&body).await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     res.json::<Value>().await.unwrap()["id"]
         .as_str()
@@ -50,18 +44,6 @@ async fn answer(
         form.push(("confirm", "yes"));
     }
     app.client.post(url).form(&form).send().await.unwrap()
-}
-
-async fn status(app: &TestApp, id: &str) -> Value {
-    reqwest::Client::new()
-        .get(app.url(&format!("/api/v1/letters/{id}/status")))
-        .bearer_auth(app.api_token("minside:letters.read"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 #[tokio::test]
@@ -91,10 +73,10 @@ async fn a_letter_shows_up_unread_and_opening_it_records_one_read_receipt() {
             && page.contains("2026/77-3")
             && page.contains("vedtak.pdf")
     );
-    let s = status(&app, &id).await;
+    let s = app.letter_status(&id).await;
     assert_eq!(s["status"], "LEST");
     app.get_html(&format!("/min-side/meldinger/{id}")).await;
-    let s = status(&app, &id).await;
+    let s = app.letter_status(&id).await;
     let reads = s["events"]
         .as_array()
         .unwrap()
@@ -147,7 +129,7 @@ async fn documents_download_as_stored_and_nobody_else_can_open_the_letter() {
         404
     );
     assert_eq!(
-        status(&app, &id).await["status"],
+        app.letter_status(&id).await["status"],
         "AKSEPTERT",
         "another person's attempt is not a read"
     );
@@ -166,7 +148,7 @@ async fn a_sensitive_letter_asks_a_substantial_session_to_step_up() {
         "{url}"
     );
     assert_eq!(
-        status(&app, &id).await["status"],
+        app.letter_status(&id).await["status"],
         "AKSEPTERT",
         "not read before the step-up"
     );
@@ -177,7 +159,7 @@ async fn a_sensitive_letter_asks_a_substantial_session_to_step_up() {
         .url()
         .path()
         .ends_with(&format!("/min-side/meldinger/{id}")));
-    assert_eq!(status(&app, &id).await["status"], "LEST");
+    assert_eq!(app.letter_status(&id).await["status"], "LEST");
 }
 
 #[tokio::test]
@@ -313,7 +295,7 @@ async fn the_inbox_pages_newest_first_and_mark_as_unread_needs_the_csrf_token() 
         .await;
     assert!(unread.contains("Melding nummer 00"), "marked unread again");
     assert_eq!(
-        status(&app, &ids[0]).await["status"],
+        app.letter_status(&ids[0]).await["status"],
         "LEST",
         "the sender's read receipt stays"
     );
@@ -341,7 +323,7 @@ async fn a_kindergarten_offer_is_accepted_with_a_confirm_step_once_and_the_sende
     let confirm = confirm.text().await.unwrap();
     assert!(confirm.contains("Bekreft svaret") && confirm.contains("«Ta imot plassen»"));
     assert!(
-        status(&app, &id).await["events"]
+        app.letter_status(&id).await["events"]
             .as_array()
             .unwrap()
             .iter()
@@ -356,7 +338,7 @@ async fn a_kindergarten_offer_is_accepted_with_a_confirm_step_once_and_the_sende
         page.contains("Du svarte «Ta imot plassen»"),
         "the receipt shows on the letter"
     );
-    let events = status(&app, &id).await["events"].clone();
+    let events = app.letter_status(&id).await["events"].clone();
     let answered: Vec<&Value> = events
         .as_array()
         .unwrap()
