@@ -204,6 +204,33 @@ pub trait Store: Send + Sync {
     /// Shows the letter as unread again in the inbox (the read receipt for the sender stays).
     async fn mark_letter_unread(&self, letter_id: i64) -> Result<(), StoreError>;
 
+    /// Queues a letter for print: status SENDT_PRINT and a `sent_to_print` event with `reason`,
+    /// and a `print_batch` job due at `batch_at` unless one is already waiting — one transaction.
+    /// Nothing happens (`false`) when the letter is already queued or printed, is digital-only,
+    /// was stopped by an operator, or (with `only_if_unread`) has been read.
+    async fn queue_for_print(
+        &self,
+        letter_id: i64,
+        only_if_unread: bool,
+        reason: &str,
+        now: Timestamp,
+        batch_at: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// The next print batch: an open one whose lease ran out (its worker died; same letters
+    /// again), or a new one named `public_id` with up to `limit` queued letters, oldest first.
+    /// `None` when nothing waits. The batch is leased until `lease_until`.
+    async fn claim_print_batch(
+        &self,
+        public_id: &str,
+        limit: i64,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Option<crate::letters::print::PrintBatch>, StoreError>;
+    /// The print provider has the batch: it is delivered, its letters PRINTET with a `printed`
+    /// event each (once; `false` when it was already complete).
+    async fn complete_print_batch(&self, batch_id: i64, now: Timestamp)
+        -> Result<bool, StoreError>;
+
     /// Enqueues jobs on their own (scheduled work). A change that causes jobs enqueues them in
     /// its own Store method's transaction instead. Duplicate (kind, dedupe_key) pairs are skipped.
     async fn enqueue_jobs(&self, jobs: &[NewJob], now: Timestamp) -> Result<(), StoreError>;

@@ -157,3 +157,25 @@ pub(crate) async fn last_error(pool: &AnyPool, id: JobId) -> Result<Option<Strin
         .map_err(db)?;
     Ok(row.and_then(|r| r.try_get::<Option<String>, _>("last_error").ok().flatten()))
 }
+
+/// Enqueues a `kind` job due at `run_at` unless one of that kind is already waiting (for jobs that
+/// gather work, like print batches: one waiting job takes everything queued before it runs).
+pub(crate) async fn ensure_pending_in(
+    conn: &mut AnyConnection,
+    kind: &str,
+    run_at: Timestamp,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into jobs (kind, payload, dedupe_key, status, attempts, run_at, created_at) \
+         select $1, '{}', null, 'pending', 0, $2, $3 \
+         where not exists (select 1 from jobs where kind = $1 and status = 'pending')",
+    )
+    .bind(kind)
+    .bind(ts(run_at))
+    .bind(ts(now))
+    .execute(conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}

@@ -12,6 +12,7 @@ mod letters;
 mod migrations;
 mod persons;
 mod population;
+mod print;
 mod sessions;
 
 use minside_core::ports::StoreError;
@@ -312,6 +313,35 @@ impl minside_core::ports::Store for SqlStore {
         now: jiff::Timestamp,
     ) -> Result<(), StoreError> {
         letters::record_event(&self.pool, letter_id, event, detail, now).await
+    }
+
+    async fn queue_for_print(
+        &self,
+        letter_id: i64,
+        only_if_unread: bool,
+        reason: &str,
+        now: jiff::Timestamp,
+        batch_at: jiff::Timestamp,
+    ) -> Result<bool, StoreError> {
+        print::queue(&self.pool, letter_id, only_if_unread, reason, now, batch_at).await
+    }
+
+    async fn claim_print_batch(
+        &self,
+        public_id: &str,
+        limit: i64,
+        now: jiff::Timestamp,
+        lease_until: jiff::Timestamp,
+    ) -> Result<Option<minside_core::letters::print::PrintBatch>, StoreError> {
+        print::claim_batch(&self.pool, public_id, limit, now, lease_until).await
+    }
+
+    async fn complete_print_batch(
+        &self,
+        batch_id: i64,
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError> {
+        print::complete_batch(&self.pool, batch_id, now).await
     }
 
     async fn answer_letter(

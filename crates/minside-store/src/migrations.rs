@@ -43,6 +43,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0003_letters.sql"),
         include_str!("../migrations/postgres/0003_letters.sql"),
     ),
+    (
+        4,
+        "0004_print.sql",
+        include_str!("../migrations/sqlite/0004_print.sql"),
+        include_str!("../migrations/postgres/0004_print.sql"),
+    ),
 ];
 
 /// File names of the embedded migrations, in order.

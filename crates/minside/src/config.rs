@@ -162,6 +162,10 @@ pub struct LettersConfig {
     pub timezone: String,
     /// Remind residents this many days before an answer deadline.
     pub remind_days_before: i64,
+    /// At most this many letters in one print batch.
+    pub print_batch_size: i64,
+    /// A print batch waits this long for more letters after the first one is queued.
+    pub print_batch_delay_seconds: i64,
 }
 
 impl Default for LettersConfig {
@@ -170,6 +174,8 @@ impl Default for LettersConfig {
             print_after_working_hours: 40,
             timezone: "Europe/Oslo".into(),
             remind_days_before: 3,
+            print_batch_size: 500,
+            print_batch_delay_seconds: 60,
         }
     }
 }
@@ -237,6 +243,8 @@ pub struct Config {
     /// Directory where e-mail and SMS notices are written (the embedded default; SMTP and an SMS
     /// provider are the production adapters, not built yet).
     pub notify_outbox_dir: String,
+    /// Directory of print batches for the print provider (one folder per batch).
+    pub print_dir: String,
     pub session_secret: Secret,
     pub municipality: MunicipalityConfig,
     pub citizen_idp: IdpConfig,
@@ -262,6 +270,7 @@ impl Default for Config {
             database_max_connections: 8,
             blob_dir: "minside-data/blobs".into(),
             notify_outbox_dir: "minside-data/outbox".into(),
+            print_dir: "minside-data/print".into(),
             session_secret: Secret::default(),
             municipality: MunicipalityConfig::default(),
             citizen_idp: IdpConfig::with_client("minside"),

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod keys;
 pub mod outbox;
+pub mod print;
 pub mod smtp;
 
 use anyhow::Context;
@@ -268,7 +269,7 @@ impl Application {
     }
 }
 
-/// The handlers of every job kind the portal enqueues (so far: the notices).
+/// The handlers of every job kind the portal enqueues: notices, reminders and print.
 pub fn job_handlers(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
@@ -277,7 +278,9 @@ pub fn job_handlers(
     public_url: &str,
 ) -> Vec<Arc<dyn minside_core::usecases::run_jobs::JobHandler>> {
     use minside_core::letters::notify::NotifyHandler;
-    [
+    use minside_core::letters::print::{PrintBatchHandler, QueueForPrintHandler};
+    use minside_core::usecases::run_jobs::JobHandler;
+    let mut handlers: Vec<Arc<dyn JobHandler>> = [
         minside_core::letters::NOTIFY_EMAIL,
         minside_core::letters::NOTIFY_SMS,
         minside_core::letters::REMIND_ANSWER,
@@ -291,9 +294,34 @@ pub fn job_handlers(
             municipality: config.municipality.name.clone(),
             portal_url: public_url.to_owned(),
             kind,
-        }) as Arc<dyn minside_core::usecases::run_jobs::JobHandler>
+        }) as Arc<dyn JobHandler>
     })
-    .collect()
+    .collect();
+    for kind in [
+        minside_core::letters::PRINT_LETTER,
+        minside_core::letters::PRINT_IF_UNREAD,
+    ] {
+        handlers.push(Arc::new(QueueForPrintHandler {
+            store: store.clone(),
+            clock: clock.clone(),
+            kind,
+            batch_delay: jiff::SignedDuration::from_secs(config.letters.print_batch_delay_seconds),
+        }));
+    }
+    handlers.push(Arc::new(PrintBatchHandler {
+        store,
+        clock,
+        blobs: Arc::new(blobs::DirBlobs::new(&config.blob_dir)),
+        ids: Arc::new(minside_web::security::RandomIds),
+        printer: Arc::new(print::DirPrinter::new(
+            &config.print_dir,
+            &config.municipality.name,
+            public_url,
+        )),
+        batch_size: config.letters.print_batch_size.max(1),
+        lease: minside_core::jobs::RetryPolicy::default().lease,
+    }));
+    handlers
 }
 
 /// The worker loop: claim and run due jobs; sleep a second when there is nothing to do.

@@ -129,6 +129,7 @@ fn demo_config(listen: &str, data: &Path, persons: usize) -> anyhow::Result<Conf
     c.session_secret = Secret(secret);
     c.blob_dir = data.join("blobs").display().to_string();
     c.notify_outbox_dir = data.join("outbox").display().to_string();
+    c.print_dir = data.join("print").display().to_string();
     c.test_idp.enabled = true;
     c.test_idp.key_file = data.join("test-idp-key.pem").display().to_string();
     c.seed.persons = persons;

@@ -4,6 +4,7 @@
 mod delivery_plan;
 mod draft;
 pub mod notify;
+pub mod print;
 
 pub use delivery_plan::{
     plan_delivery, sms_window, DeliveryPolicy, FORWARD_ANSWER, NOTIFY_EMAIL, NOTIFY_SMS,

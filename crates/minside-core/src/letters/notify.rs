@@ -79,7 +79,7 @@ pub struct NotifyHandler {
     pub kind: &'static str,
 }
 
-fn letter_id(payload: &str) -> Result<String, JobError> {
+pub(crate) fn letter_id(payload: &str) -> Result<String, JobError> {
     payload
         .split("\"letter\":\"")
         .nth(1)

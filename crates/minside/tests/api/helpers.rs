@@ -16,6 +16,11 @@ impl TestClock {
         let mut t = self.0.lock().unwrap();
         *t = t.checked_add(by).unwrap();
     }
+
+    /// Moves the clock to a given moment (for rules that depend on the weekday or the hour).
+    pub fn set(&self, to: Timestamp) {
+        *self.0.lock().unwrap() = to;
+    }
 }
 
 impl TestClock {
@@ -154,6 +159,12 @@ pub fn test_config(database_url: String) -> Config {
         .join(format!("minside-test-blobs-{}", unique()))
         .display()
         .to_string();
+    c.print_dir = std::env::temp_dir()
+        .join(format!("minside-test-print-{}", unique()))
+        .display()
+        .to_string();
+    // A print batch is made as soon as the worker runs (no wait for more letters).
+    c.letters.print_batch_delay_seconds = 0;
     c.api_clients = vec![minside::config::ApiClientConfig {
         client_id: API_CLIENT.into(),
         public_key_pem: rsa::pkcs8::EncodePublicKey::to_public_key_pem(

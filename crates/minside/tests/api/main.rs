@@ -13,6 +13,7 @@ mod jobs;
 mod letters_api;
 mod letters_delivery;
 mod letters_pages;
+mod letters_print;
 mod login;
 mod logout;
 mod pages;
