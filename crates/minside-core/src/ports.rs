@@ -231,6 +231,29 @@ pub trait Store: Send + Sync {
     async fn complete_print_batch(&self, batch_id: i64, now: Timestamp)
         -> Result<bool, StoreError>;
 
+    /// Events of letters sent by `client_id` with an id above `after` and a time up to `until`,
+    /// oldest first, at most `limit` (what the client's webhook has not had yet).
+    async fn events_for_client(
+        &self,
+        client_id: &str,
+        after: i64,
+        until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<crate::letters::webhook::OutboundEvent>, StoreError>;
+    /// The last event id delivered to the client's webhook (0: none).
+    async fn webhook_cursor(&self, client_id: &str) -> Result<i64, StoreError>;
+    /// Records delivery up to event `to` (never moves back).
+    async fn advance_webhook_cursor(&self, client_id: &str, to: i64) -> Result<(), StoreError>;
+    /// Enqueues a job of `kind` with `payload` due at `run_at`, unless one such is waiting
+    /// (periodic work: one waiting job per kind and payload).
+    async fn ensure_job(
+        &self,
+        kind: &str,
+        payload: &str,
+        run_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
     /// Enqueues jobs on their own (scheduled work). A change that causes jobs enqueues them in
     /// its own Store method's transaction instead. Duplicate (kind, dedupe_key) pairs are skipped.
     async fn enqueue_jobs(&self, jobs: &[NewJob], now: Timestamp) -> Result<(), StoreError>;

@@ -163,17 +163,19 @@ pub(crate) async fn last_error(pool: &AnyPool, id: JobId) -> Result<Option<Strin
 pub(crate) async fn ensure_pending_in(
     conn: &mut AnyConnection,
     kind: &str,
+    payload: &str,
     run_at: Timestamp,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "insert into jobs (kind, payload, dedupe_key, status, attempts, run_at, created_at) \
-         select $1, '{}', null, 'pending', 0, $2, $3 \
-         where not exists (select 1 from jobs where kind = $1 and status = 'pending')",
+         select $1, $4, null, 'pending', 0, $2, $3 \
+         where not exists (select 1 from jobs where kind = $1 and payload = $4 and status = 'pending')",
     )
     .bind(kind)
     .bind(ts(run_at))
     .bind(ts(now))
+    .bind(payload)
     .execute(conn)
     .await
     .map_err(db)?;

@@ -14,6 +14,7 @@ mod persons;
 mod population;
 mod print;
 mod sessions;
+mod webhooks;
 
 use minside_core::ports::StoreError;
 use sqlx::any::AnyPoolOptions;
@@ -342,6 +343,35 @@ impl minside_core::ports::Store for SqlStore {
         now: jiff::Timestamp,
     ) -> Result<bool, StoreError> {
         print::complete_batch(&self.pool, batch_id, now).await
+    }
+
+    async fn events_for_client(
+        &self,
+        client_id: &str,
+        after: i64,
+        until: jiff::Timestamp,
+        limit: i64,
+    ) -> Result<Vec<minside_core::letters::webhook::OutboundEvent>, StoreError> {
+        webhooks::events_for_client(&self.pool, client_id, after, until, limit).await
+    }
+
+    async fn webhook_cursor(&self, client_id: &str) -> Result<i64, StoreError> {
+        webhooks::cursor(&self.pool, client_id).await
+    }
+
+    async fn advance_webhook_cursor(&self, client_id: &str, to: i64) -> Result<(), StoreError> {
+        webhooks::advance(&self.pool, client_id, to).await
+    }
+
+    async fn ensure_job(
+        &self,
+        kind: &str,
+        payload: &str,
+        run_at: jiff::Timestamp,
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        jobs::ensure_pending_in(&mut conn, kind, payload, run_at, now).await
     }
 
     async fn answer_letter(

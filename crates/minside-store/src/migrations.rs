@@ -45,9 +45,9 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     ),
     (
         4,
-        "0004_print.sql",
-        include_str!("../migrations/sqlite/0004_print.sql"),
-        include_str!("../migrations/postgres/0004_print.sql"),
+        "0004_print_webhooks.sql",
+        include_str!("../migrations/sqlite/0004_print_webhooks.sql"),
+        include_str!("../migrations/postgres/0004_print_webhooks.sql"),
     ),
 ];
 

@@ -102,7 +102,7 @@ pub(crate) async fn queue(
     }
     let detail = serde_json::json!({ "reason": reason }).to_string();
     event(&mut tx, letter_id, "sent_to_print", &detail, now).await?;
-    ensure_pending_in(&mut tx, PRINT_BATCH, batch_at, now).await?;
+    ensure_pending_in(&mut tx, PRINT_BATCH, "{}", batch_at, now).await?;
     tx.commit().await.map_err(db)?;
     Ok(true)
 }

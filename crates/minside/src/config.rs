@@ -166,6 +166,9 @@ pub struct LettersConfig {
     pub print_batch_size: i64,
     /// A print batch waits this long for more letters after the first one is queued.
     pub print_batch_delay_seconds: i64,
+    /// Webhooks send events at least this old (a later-committing transaction's earlier event
+    /// must not be passed by).
+    pub webhook_settle_seconds: i64,
 }
 
 impl Default for LettersConfig {
@@ -176,6 +179,7 @@ impl Default for LettersConfig {
             remind_days_before: 3,
             print_batch_size: 500,
             print_batch_delay_seconds: 60,
+            webhook_settle_seconds: 5,
         }
     }
 }
@@ -191,6 +195,10 @@ pub struct ApiClientConfig {
     pub public_key_file: String,
     /// Scopes the client may put in its tokens, e.g. `minside:persons.read`.
     pub scopes: Vec<String>,
+    /// Where the client's letter events are posted (empty: no webhook; the status endpoint only).
+    pub webhook_url: String,
+    /// Key of the HMAC-SHA256 signature in the `Minside-Signature` header.
+    pub webhook_secret: Secret,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

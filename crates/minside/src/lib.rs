@@ -8,6 +8,7 @@ pub mod keys;
 pub mod outbox;
 pub mod print;
 pub mod smtp;
+pub mod webhook;
 
 use anyhow::Context;
 use config::{ClientAuthConfig, Config, Environment, IdpConfig};
@@ -254,7 +255,7 @@ impl Application {
             &self.public_url,
         );
         let store = self.store.clone();
-        tokio::spawn(run_worker(store, clock, handlers));
+        tokio::spawn(run_worker(store, clock, handlers, webhook_targets(config)));
     }
 
     /// Serves until the future `shutdown` completes.
@@ -308,6 +309,16 @@ pub fn job_handlers(
             batch_delay: jiff::SignedDuration::from_secs(config.letters.print_batch_delay_seconds),
         }));
     }
+    handlers.push(Arc::new(
+        minside_core::letters::webhook::WebhookPushHandler {
+            store: store.clone(),
+            clock: clock.clone(),
+            sender: webhook_sender(),
+            targets: webhook_targets(config),
+            batch: 100,
+            settle: jiff::SignedDuration::from_secs(config.letters.webhook_settle_seconds),
+        },
+    ));
     handlers.push(Arc::new(PrintBatchHandler {
         store,
         clock,
@@ -324,14 +335,80 @@ pub fn job_handlers(
     handlers
 }
 
+fn webhook_sender() -> Arc<dyn minside_core::letters::webhook::WebhookSender> {
+    match webhook::HttpWebhooks::new() {
+        Ok(w) => Arc::new(w),
+        Err(e) => {
+            tracing::error!(error = %e, "no HTTP client for webhooks");
+            Arc::new(NoWebhooks)
+        }
+    }
+}
+
+/// Used only when no HTTP client can be built: every call fails and is retried later.
+struct NoWebhooks;
+
+#[async_trait::async_trait]
+impl minside_core::letters::webhook::WebhookSender for NoWebhooks {
+    async fn post(
+        &self,
+        _url: &str,
+        _signature: &str,
+        _body: &[u8],
+    ) -> Result<(), minside_core::letters::webhook::WebhookError> {
+        Err(minside_core::letters::webhook::WebhookError(
+            "no HTTP client".into(),
+        ))
+    }
+}
+
+/// The clients with a webhook.
+pub fn webhook_targets(config: &Config) -> Vec<minside_core::letters::webhook::WebhookTarget> {
+    config
+        .api_clients
+        .iter()
+        .filter(|c| !c.webhook_url.is_empty())
+        .map(|c| minside_core::letters::webhook::WebhookTarget {
+            client_id: c.client_id.clone(),
+            url: c.webhook_url.clone(),
+            secret: c.webhook_secret.0.clone(),
+        })
+        .collect()
+}
+
+/// Periodic work: one waiting `webhook_push` job per client with a webhook (cheap when one is
+/// already waiting). The worker calls it every round.
+pub async fn schedule_periodic_jobs(
+    store: &dyn Store,
+    targets: &[minside_core::letters::webhook::WebhookTarget],
+    now: jiff::Timestamp,
+) -> Result<(), minside_core::ports::StoreError> {
+    for t in targets {
+        let payload = serde_json::json!({ "client": t.client_id }).to_string();
+        store
+            .ensure_job(
+                minside_core::letters::webhook::WEBHOOK_PUSH,
+                &payload,
+                now,
+                now,
+            )
+            .await?;
+    }
+    Ok(())
+}
+
 /// The worker loop: claim and run due jobs; sleep a second when there is nothing to do.
 pub async fn run_worker(
     store: SqlStore,
     clock: Arc<dyn Clock>,
     handlers: Vec<Arc<dyn minside_core::usecases::run_jobs::JobHandler>>,
+    targets: Vec<minside_core::letters::webhook::WebhookTarget>,
 ) {
     let policy = minside_core::jobs::RetryPolicy::default();
     loop {
+        if let Err(e) = schedule_periodic_jobs(&store, &targets, clock.now()).await {
+            tracing::warn!(error = %e, "cannot schedule periodic jobs");
+        }
         match minside_core::usecases::run_jobs::run_due_jobs(
             &store,
             clock.as_ref(),

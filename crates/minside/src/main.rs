@@ -145,6 +145,7 @@ fn demo_config(listen: &str, data: &Path, persons: usize) -> anyhow::Result<Conf
             .iter()
             .map(|s| (*s).to_owned())
             .collect(),
+        ..Default::default()
     }];
     for (idp, secret) in [
         (&mut c.citizen_idp, "demo-citizen-secret"),
@@ -224,7 +225,7 @@ async fn main() -> anyhow::Result<()> {
             );
             println!("minside worker running; stop with Ctrl+C");
             tokio::select! {
-                () = minside::run_worker(store, clock, handlers) => {}
+                () = minside::run_worker(store, clock, handlers, minside::webhook_targets(&c)) => {}
                 () = shutdown_signal() => {}
             }
             Ok(())

@@ -15,8 +15,6 @@ pub const NOTIFY_SMS: &str = "notify_sms";
 pub const PRINT_LETTER: &str = "print_letter";
 /// Reminds the resident of an answer deadline (does nothing once answered).
 pub const REMIND_ANSWER: &str = "remind_answer";
-/// Sends the resident's answer to the sender's system (webhook).
-pub const FORWARD_ANSWER: &str = "forward_answer";
 /// Runs at the print deadline: prints the letter if it is still unread by then.
 pub const PRINT_IF_UNREAD: &str = "print_if_unread";
 

@@ -5,10 +5,11 @@ mod delivery_plan;
 mod draft;
 pub mod notify;
 pub mod print;
+pub mod webhook;
 
 pub use delivery_plan::{
-    plan_delivery, sms_window, DeliveryPolicy, FORWARD_ANSWER, NOTIFY_EMAIL, NOTIFY_SMS,
-    PRINT_IF_UNREAD, PRINT_LETTER, REMIND_ANSWER,
+    plan_delivery, sms_window, DeliveryPolicy, NOTIFY_EMAIL, NOTIFY_SMS, PRINT_IF_UNREAD,
+    PRINT_LETTER, REMIND_ANSWER,
 };
 pub use draft::{
     ArchiveRef, DocumentInput, DocumentType, FieldError, LetterDraft, LetterInput, NewDocument,

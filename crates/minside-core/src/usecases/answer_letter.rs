@@ -1,8 +1,7 @@
 //! The resident answers a letter ("Ta imot plassen"): one of its options, once, before the deadline.
 
 use crate::auth::{citizen_may_view, Citizen, StepUpRequired};
-use crate::jobs::NewJob;
-use crate::letters::{LetterView, FORWARD_ANSWER};
+use crate::letters::LetterView;
 use crate::ports::{Clock, Store, StoreError};
 
 /// Why an answer was not taken.
@@ -50,7 +49,8 @@ pub async fn prepare_answer(
     Ok((letter, label))
 }
 
-/// Stores the answer (after the resident confirmed it) and queues its forwarding to the sender.
+/// Stores the answer (after the resident confirmed it); its `answered` event reaches the sender
+/// through the status endpoint and the sender's webhook.
 pub async fn answer_letter(
     store: &dyn Store,
     clock: &dyn Clock,
@@ -60,14 +60,8 @@ pub async fn answer_letter(
 ) -> Result<(), AnswerLetterError> {
     let (letter, _) = prepare_answer(store, clock, citizen, public_id, option).await?;
     let now = clock.now();
-    let forward = NewJob {
-        kind: FORWARD_ANSWER,
-        payload: format!("{{\"letter\":\"{}\"}}", letter.public_id),
-        dedupe_key: Some(letter.public_id.clone()),
-        run_at: now,
-    };
     if store
-        .answer_letter(letter.id, option, &citizen.fnr, now, &[forward])
+        .answer_letter(letter.id, option, &citizen.fnr, now, &[])
         .await?
     {
         Ok(())

@@ -163,8 +163,10 @@ pub fn test_config(database_url: String) -> Config {
         .join(format!("minside-test-print-{}", unique()))
         .display()
         .to_string();
-    // A print batch is made as soon as the worker runs (no wait for more letters).
+    // A print batch is made as soon as the worker runs (no wait for more letters), and webhooks
+    // send events as soon as they are committed (the test clock stands still).
     c.letters.print_batch_delay_seconds = 0;
+    c.letters.webhook_settle_seconds = 0;
     c.api_clients = vec![minside::config::ApiClientConfig {
         client_id: API_CLIENT.into(),
         public_key_pem: rsa::pkcs8::EncodePublicKey::to_public_key_pem(
@@ -178,6 +180,7 @@ pub fn test_config(database_url: String) -> Config {
             "minside:letters.write".into(),
             "minside:letters.read".into(),
         ],
+        ..Default::default()
     }];
     c
 }
@@ -252,6 +255,13 @@ impl TestApp {
             &self.config,
             &self.address,
         );
+        minside::schedule_periodic_jobs(
+            &self.store,
+            &minside::webhook_targets(&self.config),
+            self.clock.now(),
+        )
+        .await
+        .unwrap();
         minside_core::usecases::run_jobs::run_due_jobs(
             &self.store,
             self.clock.as_ref(),

@@ -351,21 +351,6 @@ async fn a_kindergarten_offer_is_accepted_with_a_confirm_step_once_and_the_sende
     let again = answer(&app, &svar, &csrf, "decline", true).await;
     assert_eq!(again.status(), 409);
     assert!(again.text().await.unwrap().contains("allerede besvart"));
-    use minside_core::ports::Store;
-    let now = app.clock.now_for_tests();
-    let due: Vec<String> = app
-        .store
-        .claim_jobs(now, 50, now + jiff::SignedDuration::from_hours(1), None)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|j| j.kind)
-        .collect();
-    assert_eq!(
-        due.iter().filter(|k| *k == "forward_answer").count(),
-        1,
-        "the answer is queued for the sender once: {due:?}"
-    );
 }
 
 #[tokio::test]

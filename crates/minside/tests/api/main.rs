@@ -21,3 +21,4 @@ mod real_smtp;
 mod staff;
 mod store_contract;
 mod third_party_op;
+mod webhooks;

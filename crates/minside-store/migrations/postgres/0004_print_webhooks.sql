@@ -1,4 +1,4 @@
--- Print (postgres twin of migrations/sqlite/0004_print.sql; keep them in step).
+-- Print and webhooks (postgres twin of migrations/sqlite/0004_print_webhooks.sql; keep them in step).
 -- A letter queued for print (print_queued_at) joins exactly one batch (print_batch_id, set once in
 -- the transaction that creates the batch); printed_at is set when the provider has the batch.
 alter table letters add column print_queued_at bigint;
@@ -22,3 +22,9 @@ create table print_batches (
     constraint print_batches_public_id_key unique (public_id)
 );
 create index print_batches_open_idx on print_batches (state, locked_until);
+
+-- Webhooks: letter_events is the outbox; this is how far each client's webhook got.
+create table webhook_cursors (
+    client_id text primary key,
+    last_event_id bigint not null
+);
