@@ -160,6 +160,17 @@ async function journey(lang) {
   await page.waitForSelector('.ds-error-summary');
   check((await page.locator('.ds-error-summary').count()) === 1, `${lang}: empty look-up shows the error summary`);
   await audit(page, 'staff-lookup-errors', lang);
+
+  // Statistics: a statistician's table, chart and CSV link; the public open-data page.
+  await page.goto(`${base}/staff/login`);
+  await Promise.all([page.waitForURL(/\/staff$/), page.locator('button[name="user"][value="statistikk"]').click()]);
+  await Promise.all([page.waitForURL(/\/staff\/statistikk/), page.locator('a[href="/staff/statistikk"]').click()]);
+  check((await page.locator('table.ds-table tbody tr').count()) > 0, `${lang}: the statistics table has rows (seeded letters)`);
+  const chart = await page.locator('img.ms-chart').evaluate((img) => img.complete && img.naturalWidth > 0);
+  check(chart, `${lang}: the statistics chart (SVG) loads under the CSP`);
+  await audit(page, 'staff-statistics', lang);
+  await page.goto(`${base}/apne-data`);
+  await audit(page, 'open-data', lang);
   await context.close();
 }
 

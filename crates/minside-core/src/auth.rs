@@ -143,6 +143,8 @@ pub enum Scope {
     LettersWrite,
     /// Read the status and events of letters the client sent.
     LettersRead,
+    /// Read aggregated statistics (no personal data).
+    StatisticsRead,
 }
 
 impl Scope {
@@ -151,6 +153,7 @@ impl Scope {
             Self::PersonsRead => "minside:persons.read",
             Self::LettersWrite => "minside:letters.write",
             Self::LettersRead => "minside:letters.read",
+            Self::StatisticsRead => "minside:statistics.read",
         }
     }
 }

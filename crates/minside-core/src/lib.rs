@@ -12,5 +12,6 @@ pub mod letters;
 pub mod person;
 pub mod ports;
 pub mod session;
+pub mod statistics;
 pub mod usecases;
 pub mod working_days;

@@ -254,6 +254,13 @@ pub trait Store: Send + Sync {
         now: Timestamp,
     ) -> Result<(), StoreError>;
 
+    /// Letter counts per sender unit for letters that arrived in `[from, to)`.
+    async fn letter_counts(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<crate::statistics::UnitCounts>, StoreError>;
+
     /// Enqueues jobs on their own (scheduled work). A change that causes jobs enqueues them in
     /// its own Store method's transaction instead. Duplicate (kind, dedupe_key) pairs are skipped.
     async fn enqueue_jobs(&self, jobs: &[NewJob], now: Timestamp) -> Result<(), StoreError>;

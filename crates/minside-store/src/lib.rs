@@ -14,6 +14,7 @@ mod persons;
 mod population;
 mod print;
 mod sessions;
+mod statistics;
 mod webhooks;
 
 use minside_core::ports::StoreError;
@@ -372,6 +373,14 @@ impl minside_core::ports::Store for SqlStore {
     ) -> Result<(), StoreError> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         jobs::ensure_pending_in(&mut conn, kind, payload, run_at, now).await
+    }
+
+    async fn letter_counts(
+        &self,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+    ) -> Result<Vec<minside_core::statistics::UnitCounts>, StoreError> {
+        statistics::letter_counts(&self.pool, from, to).await
     }
 
     async fn answer_letter(

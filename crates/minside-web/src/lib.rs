@@ -53,6 +53,8 @@ pub struct WebConfig {
     pub accept_synthetic_ids: bool,
     /// Print deadline and time zone for letters.
     pub delivery: minside_core::letters::DeliveryPolicy,
+    /// What a letter read digitally instead of printed saves (NOK), for the statistics.
+    pub saving_per_letter_nok: i64,
     /// Back-office API clients and audience.
     pub api: api::auth::ApiSettings,
     /// The built-in test IdP, when enabled (demo/test only; the binary refuses it elsewhere).
@@ -165,6 +167,20 @@ pub fn router(state: AppState) -> Router {
         .route("/staff/auth/callback", get(pages::auth::staff_callback))
         .route("/staff/logout", post(pages::auth::logout_submit))
         .route("/staff", get(pages::staff::staff_home_page))
+        .route("/staff/statistikk", get(pages::statistics::statistics_page))
+        .route(
+            "/staff/statistikk.csv",
+            get(pages::statistics::statistics_csv),
+        )
+        .route(
+            "/staff/statistikk.svg",
+            get(pages::statistics::statistics_svg),
+        )
+        .route("/apne-data", get(pages::statistics::open_data_page))
+        .route(
+            "/apne-data/brevstatistikk.csv",
+            get(pages::statistics::open_data_csv),
+        )
         .route(
             "/staff/person",
             get(pages::staff::person_lookup_page).post(pages::staff::person_lookup_submit),

@@ -169,6 +169,8 @@ pub struct LettersConfig {
     /// Webhooks send events at least this old (a later-committing transaction's earlier event
     /// must not be passed by).
     pub webhook_settle_seconds: i64,
+    /// What one letter read digitally instead of printed saves, in NOK (Bergen's figure: 22).
+    pub saving_per_digital_letter_nok: i64,
 }
 
 impl Default for LettersConfig {
@@ -180,6 +182,7 @@ impl Default for LettersConfig {
             print_batch_size: 500,
             print_batch_delay_seconds: 60,
             webhook_settle_seconds: 5,
+            saving_per_digital_letter_nok: 22,
         }
     }
 }

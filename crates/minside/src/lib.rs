@@ -198,6 +198,7 @@ impl Application {
                     24 * config.letters.remind_days_before,
                 ),
             },
+            saving_per_letter_nok: config.letters.saving_per_digital_letter_nok,
             public_url: public_url.clone(),
         };
         let ports = minside_web::Ports {
@@ -484,6 +485,7 @@ pub const DEMO_API_SCOPES: &[&str] = &[
     "minside:persons.read",
     "minside:letters.write",
     "minside:letters.read",
+    "minside:statistics.read",
 ];
 
 fn origin(url: &str) -> Option<String> {

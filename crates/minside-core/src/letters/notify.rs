@@ -228,6 +228,28 @@ impl NotifyHandler {
 mod tests {
     use super::*;
 
+    /// Every notice text in every language, as residents get them. A change shows in review as a
+    /// change to `notice-texts.snap`; `MINSIDE_UPDATE_SNAPSHOTS=1 cargo test` rewrites it.
+    #[test]
+    fn notice_texts_match_their_snapshot() {
+        let (m, url) = ("Bergen kommune", "https://minside.bergen.kommune.no");
+        let mut all = String::new();
+        for lang in ["nb", "nn", "en"] {
+            let (subject, body) = email_notice(lang, m, url);
+            let (r_subject, r_body) = reminder_email(lang, m, url, "15.01.2027");
+            all.push_str(&format!(
+                "== {lang} e-mail\n{subject}\n\n{body}\n\n== {lang} sms\n{}\n\n== {lang} reminder\n{r_subject}\n\n{r_body}\n\n",
+                sms_notice(lang, m, url)
+            ));
+        }
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/letters/notice-texts.snap");
+        if std::env::var_os("MINSIDE_UPDATE_SNAPSHOTS").is_some() {
+            std::fs::write(&path, &all).unwrap();
+        }
+        assert_eq!(std::fs::read_to_string(&path).unwrap_or_default(), all);
+    }
+
     #[test]
     fn notices_name_the_municipality_and_the_portal_and_nothing_about_the_content() {
         let (subject, body) = email_notice("nb", "Bergen kommune", "https://minside.example.no");

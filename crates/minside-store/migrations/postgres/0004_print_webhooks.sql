@@ -1,4 +1,4 @@
--- Print and webhooks (postgres twin of migrations/sqlite/0004_print_webhooks.sql; keep them in step).
+-- Print, webhooks and statistics (postgres twin of migrations/sqlite/0004_print_webhooks.sql; keep them in step).
 -- A letter queued for print (print_queued_at) joins exactly one batch (print_batch_id, set once in
 -- the transaction that creates the batch); printed_at is set when the provider has the batch.
 alter table letters add column print_queued_at bigint;
@@ -28,3 +28,6 @@ create table webhook_cursors (
     client_id text primary key,
     last_event_id bigint not null
 );
+
+-- Statistics read letters by arrival month.
+create index letters_created_idx on letters (created_at);

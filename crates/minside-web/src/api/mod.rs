@@ -7,6 +7,7 @@ mod letters;
 mod openapi;
 mod persons;
 pub mod problem;
+mod statistics;
 
 use crate::AppState;
 use axum::routing::{get, post};
@@ -19,5 +20,6 @@ pub fn routes() -> Router<AppState> {
         .route("/persons/lookup", post(persons::look_up_person))
         .route("/letters", post(letters::send_letter))
         .route("/letters/{id}/status", get(letters::get_letter_status))
+        .route("/statistics/letters", get(statistics::letter_statistics))
         .fallback(problem::not_found)
 }

@@ -58,6 +58,22 @@ pub async fn openapi_document(State(state): State<AppState>) -> Json<Value> {
                     }
                 }
             },
+            "/statistics/letters": {
+                "get": {
+                    "operationId": "getLetterStatistics",
+                    "summary": "Letters per month and sender unit: sent, read digitally, printed, answered, median minutes to read, money saved; needs minside:statistics.read. Aggregates only.",
+                    "parameters": [
+                        {"name": "from", "in": "query", "required": false, "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}, "description": "First month (default: eleven months before `to`)"},
+                        {"name": "to", "in": "query", "required": false, "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}, "description": "Last month (default: this month)"}
+                    ],
+                    "responses": {
+                        "200": {"description": "The statistics", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LetterStatistics"}}}},
+                        "401": problem_response("Missing or invalid token"),
+                        "403": problem_response("The token lacks minside:statistics.read"),
+                        "422": problem_response("The period is not two months in order, at most 36 apart")
+                    }
+                }
+            },
             "/persons/lookup": {
                 "post": {
                     "operationId": "lookUpPerson",
@@ -77,6 +93,19 @@ pub async fn openapi_document(State(state): State<AppState>) -> Json<Value> {
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
             "schemas": {
+                "LetterStatistics": {
+                    "type": "object", "required": ["from", "to", "saving_per_letter_nok", "rows", "totals"],
+                    "properties": {
+                        "from": {"type": "string"}, "to": {"type": "string"},
+                        "saving_per_letter_nok": {"type": "integer"},
+                        "rows": {"type": "array", "items": {"type": "object", "properties": {
+                            "month": {"type": "string"}, "sender_unit": {"type": "string"},
+                            "sent": {"type": "integer"}, "read_digitally": {"type": "integer", "description": "Opened in the portal and never sent to print"},
+                            "printed": {"type": "integer"}, "answered": {"type": "integer"},
+                            "median_minutes_to_read": {"type": ["integer", "null"]}, "money_saved_nok": {"type": "integer"}}}},
+                        "totals": {"type": "object"}
+                    }
+                },
                 "PersonLookupRequest": {
                     "type": "object", "required": ["fodselsnummer", "purpose"],
                     "properties": {

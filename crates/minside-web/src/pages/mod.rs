@@ -6,3 +6,4 @@ pub mod health;
 pub mod letters;
 pub mod public;
 pub mod staff;
+pub mod statistics;

@@ -25,9 +25,14 @@ struct StaffHomePage {
     layout: Layout,
     roles: Vec<String>,
     may_look_up: bool,
+    may_see_statistics: bool,
 }
 
-fn forbidden(state: &AppState, lang: Lang, s: &StaffSession) -> Result<Response, AppError> {
+pub(crate) fn forbidden(
+    state: &AppState,
+    lang: Lang,
+    s: &StaffSession,
+) -> Result<Response, AppError> {
     let mut page = MessagePage::new(
         state,
         lang,
@@ -59,6 +64,7 @@ pub async fn staff_home_page(
         .map(|r| layout.tr.t(&format!("role-{}", r.code())))
         .collect();
     let may_look_up = staff_may_open(&s.staff, StaffArea::PersonLookup).is_ok();
+    let may_see_statistics = staff_may_open(&s.staff, StaffArea::Statistics).is_ok();
     if staff_may_open(&s.staff, StaffArea::Home).is_err() {
         return forbidden(&state, lang, &s);
     }
@@ -66,6 +72,7 @@ pub async fn staff_home_page(
         layout,
         roles,
         may_look_up,
+        may_see_statistics,
     })
 }
 

@@ -167,7 +167,12 @@ async fn the_openapi_document_describes_every_api_route() {
     let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
     assert_eq!(
         paths,
-        vec!["/letters", "/letters/{id}/status", "/persons/lookup"],
+        vec![
+            "/letters",
+            "/letters/{id}/status",
+            "/persons/lookup",
+            "/statistics/letters"
+        ],
         "update this test and the document together when routes are added"
     );
     for status in ["200", "401", "403", "404", "422"] {
@@ -179,4 +184,23 @@ async fn the_openapi_document_describes_every_api_route() {
         );
     }
     problem(app.get("/api/v1/no-such-thing").await, 404).await;
+}
+
+/// The OpenAPI document is a published contract: a change to it shows up in review as a change to
+/// docs/openapi.json. `MINSIDE_UPDATE_SNAPSHOTS=1 cargo test` rewrites the file.
+#[tokio::test]
+async fn the_openapi_document_matches_its_snapshot() {
+    let app = TestApp::spawn().await;
+    let mut doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    doc["servers"][0]["url"] = json!("https://minside.example.no/api/v1");
+    let text = serde_json::to_string_pretty(&doc).unwrap() + "\n";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
+    if crate::helpers::env("MINSIDE_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    let snapshot = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        snapshot == text,
+        "docs/openapi.json differs from the served document; review and run with MINSIDE_UPDATE_SNAPSHOTS=1"
+    );
 }

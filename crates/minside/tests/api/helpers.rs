@@ -179,6 +179,7 @@ pub fn test_config(database_url: String) -> Config {
             "minside:persons.read".into(),
             "minside:letters.write".into(),
             "minside:letters.read".into(),
+            "minside:statistics.read".into(),
         ],
         ..Default::default()
     }];

@@ -19,6 +19,7 @@ mod logout;
 mod pages;
 mod real_smtp;
 mod staff;
+mod statistics;
 mod store_contract;
 mod third_party_op;
 mod webhooks;
