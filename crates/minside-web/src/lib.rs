@@ -186,6 +186,7 @@ pub fn router(state: AppState) -> Router {
             get(pages::staff::person_lookup_page).post(pages::staff::person_lookup_submit),
         );
     app = app.nest("/api/v1", api::routes());
+    app = app.nest("/svarut/api", api::svarut::routes());
     if state.test_idp.is_some() {
         app = app.nest("/test-idp", test_idp::routes());
     }

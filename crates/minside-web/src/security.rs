@@ -49,7 +49,12 @@ impl minside_core::ports::IdGenerator for RandomIds {
 
 /// SHA-256 as lower-case hex (session keys, browser bindings).
 pub fn sha256_hex(input: &str) -> String {
-    Sha256::digest(input.as_bytes())
+    sha256_hex_bytes(input.as_bytes())
+}
+
+/// SHA-256 of bytes as lowercase hex.
+pub fn sha256_hex_bytes(input: &[u8]) -> String {
+    Sha256::digest(input)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

@@ -8,6 +8,7 @@ mod openapi;
 mod persons;
 pub mod problem;
 mod statistics;
+pub mod svarut;
 
 use crate::AppState;
 use axum::routing::{get, post};
@@ -18,7 +19,12 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(openapi::openapi_document))
         .route("/persons/lookup", post(persons::look_up_person))
-        .route("/letters", post(letters::send_letter))
+        .route(
+            "/letters",
+            // Documents of up to 20 MB each arrive base64-encoded in the JSON.
+            post(letters::send_letter)
+                .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)),
+        )
         .route("/letters/{id}/status", get(letters::get_letter_status))
         .route("/statistics/letters", get(statistics::letter_statistics))
         .fallback(problem::not_found)

@@ -12,6 +12,45 @@ fn problem_response(description: &str) -> Value {
 
 /// `GET /api/v1/openapi.json`.
 pub async fn openapi_document(State(state): State<AppState>) -> Json<Value> {
+    let svarut = json!([{"url": format!("{}/svarut/api", state.config.public_url),
+        "description": "SvarUt-compatible endpoints (NORWAY.md §4): point a SvarUt client's base URL at <portal>/svarut"}]);
+    let svarut_send = |kind: &str| {
+        json!({
+            "servers": svarut,
+            "post": {
+                "operationId": format!("svarUtSend{kind}"),
+                "summary": "SvarUt v3 send: multipart with a `forsendelse` JSON part (SvarUt's PersonForsendelse/OrganisasjonForsendelse) followed by one part per document; the same request twice is one letter; needs minside:letters.write",
+                "parameters": [{"name": "kontoId", "in": "path", "required": true, "schema": {"type": "string"}, "description": "Accepted and not used"}],
+                "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "required": ["forsendelse"],
+                    "properties": {"forsendelse": {"type": "string", "description": "JSON: tittel, mottaker{digitalId}, dokumenter[]{filnavn, mimeType, skalEkskluderesFraUtskrift}, kunDigitalLevering, sikkerhetsniva, svarSendesTil{navn}, metadataFraAvleverendeSystem{saksaar, sakssekvensnummer, journalpostnummer}"}},
+                    "additionalProperties": {"type": "string", "format": "binary"}}}}},
+                "responses": {
+                    "200": {"description": "Accepted", "content": {"application/json": {"schema": {"type": "object", "properties": {"id": {"type": "string", "format": "uuid"}}}}}},
+                    "400": problem_response("Not multipart, or no forsendelse part"),
+                    "401": problem_response("Missing or invalid token"),
+                    "403": problem_response("The token lacks minside:letters.write"),
+                    "422": problem_response("Invalid fields, named as in SvarUt (tittel, mottaker.digitalId, dokumenter[i].…)")
+                }
+            }
+        })
+    };
+    let svarut_status = |version: &str, body: Value| {
+        json!({
+            "servers": svarut,
+            "post": {
+                "operationId": format!("svarUtStatusSearch{version}"),
+                "summary": "SvarUt status search: status names AKSEPTERT, VARSLET, LEST, SENDT_PRINT, PRINTET, MANUELT_HANDTERT, IKKE_LEVERT; needs minside:letters.read",
+                "parameters": [{"name": "kontoId", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": body}}},
+                "responses": {
+                    "200": {"description": "Statuses of the client's letters among the ids", "content": {"application/json": {"schema": {"type": "object",
+                        "properties": {"statuser": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "status": {"type": "string"}, "sisteStatusEndring": {"type": "string", "format": "date-time"}}}}}}}}},
+                    "401": problem_response("Missing or invalid token"),
+                    "403": problem_response("The token lacks minside:letters.read")
+                }
+            }
+        })
+    };
     Json(json!({
         "openapi": "3.1.0",
         "info": {
@@ -52,6 +91,24 @@ pub async fn openapi_document(State(state): State<AppState>) -> Json<Value> {
                     "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}],
                     "responses": {
                         "200": {"description": "Status and events", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LetterStatus"}}}},
+                        "401": problem_response("Missing or invalid token"),
+                        "403": problem_response("The token lacks minside:letters.read"),
+                        "404": problem_response("No letter with this id from this client")
+                    }
+                }
+            },
+            "/v3/kontoer/{kontoId}/forsendelser/person": svarut_send("Person"),
+            "/v3/kontoer/{kontoId}/forsendelser/organisasjon": svarut_send("Organisation"),
+            "/v3/kontoer/{kontoId}/forsendelser/status/sok": svarut_status("V3", json!({"type": "object", "properties": {"id": {"type": "array", "items": {"type": "string"}}}})),
+            "/v2/kontoer/{kontoId}/forsendelser/status-sok": svarut_status("V2", json!({"type": "object", "properties": {"forsendelseIds": {"type": "array", "items": {"type": "string"}}}})),
+            "/v2/forsendelser/{id}/hendelser": {
+                "servers": svarut,
+                "get": {
+                    "operationId": "svarUtEvents",
+                    "summary": "SvarUt event log of one of the client's letters: {hendelser: [{tidspunkt, hendelse}]}; needs minside:letters.read",
+                    "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}],
+                    "responses": {
+                        "200": {"description": "Events, oldest first", "content": {"application/json": {"schema": {"type": "object"}}}},
                         "401": problem_response("Missing or invalid token"),
                         "403": problem_response("The token lacks minside:letters.read"),
                         "404": problem_response("No letter with this id from this client")

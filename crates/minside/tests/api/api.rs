@@ -171,7 +171,12 @@ async fn the_openapi_document_describes_every_api_route() {
             "/letters",
             "/letters/{id}/status",
             "/persons/lookup",
-            "/statistics/letters"
+            "/statistics/letters",
+            "/v2/forsendelser/{id}/hendelser",
+            "/v2/kontoer/{kontoId}/forsendelser/status-sok",
+            "/v3/kontoer/{kontoId}/forsendelser/organisasjon",
+            "/v3/kontoer/{kontoId}/forsendelser/person",
+            "/v3/kontoer/{kontoId}/forsendelser/status/sok"
         ],
         "update this test and the document together when routes are added"
     );
@@ -193,6 +198,11 @@ async fn the_openapi_document_matches_its_snapshot() {
     let app = TestApp::spawn().await;
     let mut doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
     doc["servers"][0]["url"] = json!("https://minside.example.no/api/v1");
+    for (_, item) in doc["paths"].as_object_mut().unwrap().iter_mut() {
+        if item.get("servers").is_some() {
+            item["servers"][0]["url"] = json!("https://minside.example.no/svarut/api");
+        }
+    }
     let text = serde_json::to_string_pretty(&doc).unwrap() + "\n";
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
     if crate::helpers::env("MINSIDE_UPDATE_SNAPSHOTS").is_some() {

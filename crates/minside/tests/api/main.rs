@@ -21,5 +21,6 @@ mod real_smtp;
 mod staff;
 mod statistics;
 mod store_contract;
+mod svarut;
 mod third_party_op;
 mod webhooks;
