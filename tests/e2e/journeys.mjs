@@ -57,7 +57,7 @@ const sent = await fetch(`${base}/api/v1/letters`, {
     documents: [{ filename: 'tilbud.pdf', mime_type: 'application/pdf', content_base64: pdf }],
     archive_ref: { saksaar: 2026, sekvensnummer: 1234, journalpostnummer: 5 },
     response_options: [{ code: 'accept', label: 'Ta imot plassen' }, { code: 'decline', label: 'Takk nei' }],
-    response_deadline: '2099-12-01T12:00:00+01:00',
+    response_deadline: '2099-12-01T12:00:00+01:00', reply_allowed: true,
   }),
 });
 if (sent.status !== 201) throw new Error(`sending the e2e letter failed: ${sent.status} ${await sent.text()}`);
@@ -141,6 +141,14 @@ async function journey(lang) {
   }
   // The first language answers the offer; the others open the letter already answered.
   check((await page.locator('.ds-alert[data-color="success"]').count()) === 1, `${lang}: the answer's receipt shows on the letter`);
+  // Reply: an empty reply shows the error summary; a written one lands in the thread.
+  await Promise.all([page.waitForLoadState(), page.locator('form[action$="/skriv-svar"] button[type="submit"]').click()]);
+  await page.waitForSelector('.ds-error-summary');
+  await audit(page, 'reply-errors', lang);
+  await page.locator('#tekst').fill(`Spørsmål om plassen (${lang})`);
+  await Promise.all([page.waitForURL(/sendt=1$/), page.locator('form[action$="/skriv-svar"] button[type="submit"]').click()]);
+  check((await page.locator('.ms-reply').filter({ hasText: `Spørsmål om plassen (${lang})` }).count()) === 1, `${lang}: the reply shows in the thread`);
+  await audit(page, 'letter-replied', lang);
 
   await page.goto(`${base}/min-side/mine-opplysninger`);
   check(page.url().endsWith('/min-side/mine-opplysninger'), `${lang}: my data opens at high level`);

@@ -261,6 +261,23 @@ pub trait Store: Send + Sync {
         to: Timestamp,
     ) -> Result<Vec<crate::statistics::UnitCounts>, StoreError>;
 
+    /// Stores a resident's reply with its attachments' metadata and a `replied` event, in one
+    /// transaction.
+    async fn add_reply(
+        &self,
+        letter_id: i64,
+        reply: &crate::letters::reply::NewReply,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// An attachment of a reply to a letter sent by `client_id` (the sender fetching it).
+    async fn reply_attachment_for_sender(
+        &self,
+        client_id: &str,
+        letter_public_id: &str,
+        reply_public_id: &str,
+        position: i64,
+    ) -> Result<Option<crate::letters::reply::AttachmentMeta>, StoreError>;
+
     /// Enqueues jobs on their own (scheduled work). A change that causes jobs enqueues them in
     /// its own Store method's transaction instead. Duplicate (kind, dedupe_key) pairs are skipped.
     async fn enqueue_jobs(&self, jobs: &[NewJob], now: Timestamp) -> Result<(), StoreError>;

@@ -242,7 +242,7 @@ pub(crate) async fn for_recipient(
     let Some(r) = sqlx::query(
         "select id, public_id, title, sender_unit, body, created_at, read_at, marked_unread, archived_at, required_loa, \
          archive_saksaar, archive_sekvensnummer, archive_journalpostnummer, response_options, response_deadline, \
-         answer_code, answered_at from letters where recipient_fnr = $1 and public_id = $2",
+         answer_code, answered_at, reply_allowed from letters where recipient_fnr = $1 and public_id = $2",
     )
     .bind(fnr_param(fnr))
     .bind(public_id)
@@ -280,7 +280,10 @@ pub(crate) async fn for_recipient(
         })
         .collect::<Result<_, StoreError>>()?;
     let loa: String = r.try_get("required_loa").map_err(db)?;
+    let replies = crate::replies::for_letter(pool, id).await?;
     Ok(Some(LetterView {
+        reply_allowed: r.try_get::<i64, _>("reply_allowed").map_err(db)? == 1,
+        replies,
         id,
         public_id: r.try_get("public_id").map_err(db)?,
         title: r.try_get("title").map_err(db)?,

@@ -13,6 +13,7 @@ mod migrations;
 mod persons;
 mod population;
 mod print;
+mod replies;
 mod sessions;
 mod statistics;
 mod webhooks;
@@ -381,6 +382,32 @@ impl minside_core::ports::Store for SqlStore {
         to: jiff::Timestamp,
     ) -> Result<Vec<minside_core::statistics::UnitCounts>, StoreError> {
         statistics::letter_counts(&self.pool, from, to).await
+    }
+
+    async fn add_reply(
+        &self,
+        letter_id: i64,
+        reply: &minside_core::letters::reply::NewReply,
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        replies::add(&self.pool, letter_id, reply, now).await
+    }
+
+    async fn reply_attachment_for_sender(
+        &self,
+        client_id: &str,
+        letter_public_id: &str,
+        reply_public_id: &str,
+        position: i64,
+    ) -> Result<Option<minside_core::letters::reply::AttachmentMeta>, StoreError> {
+        replies::attachment_for_sender(
+            &self.pool,
+            client_id,
+            letter_public_id,
+            reply_public_id,
+            position,
+        )
+        .await
     }
 
     async fn answer_letter(

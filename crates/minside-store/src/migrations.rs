@@ -49,6 +49,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0004_print_webhooks.sql"),
         include_str!("../migrations/postgres/0004_print_webhooks.sql"),
     ),
+    (
+        5,
+        "0005_replies.sql",
+        include_str!("../migrations/sqlite/0005_replies.sql"),
+        include_str!("../migrations/postgres/0005_replies.sql"),
+    ),
 ];
 
 /// File names of the embedded migrations, in order.

@@ -48,7 +48,8 @@ fn draft(
         kind: LetterKind::Formal,
         required_loa: minside_core::auth::Loa::Substantial,
         digital_only: false,
-        reply_allowed: false,
+        // Residents may write back with questions (and attachments) on every seeded letter.
+        reply_allowed: true,
         response_options: Vec::new(),
         response_deadline: None,
         print_after_working_hours: None,
@@ -90,7 +91,7 @@ pub fn letters(pop: &Population, o: &SynthOptions) -> Vec<NewLetter> {
             format!("Tilbud om barnehageplass for {}", kid.given_name),
             "Barnehageetaten",
             format!(
-                "{} har fått tilbud om plass i Solsikken barnehage fra 1. januar.\n\nSvar innen fristen. Har du spørsmål, ring Barnehageetaten.",
+                "{} har fått tilbud om plass i Solsikken barnehage fra 1. januar.\n\nSvar innen fristen. Har du spørsmål, kan du skrive til oss under meldingen.",
                 kid.given_name
             ),
             n,

@@ -150,6 +150,15 @@ pub fn router(state: AppState) -> Router {
             "/min-side/mine-opplysninger",
             get(pages::citizen::my_data_page),
         )
+        .route(
+            "/min-side/meldinger/{id}/skriv-svar",
+            post(pages::letters::reply_submit)
+                .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)),
+        )
+        .route(
+            "/min-side/meldinger/{id}/svar/{reply}/vedlegg/{position}",
+            get(pages::letters::reply_attachment_download),
+        )
         .route("/min-side/meldinger", get(pages::letters::inbox_page))
         .route(
             "/min-side/meldinger/{id}",

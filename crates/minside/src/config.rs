@@ -256,6 +256,9 @@ pub struct Config {
     pub notify_outbox_dir: String,
     /// Directory of print batches for the print provider (one folder per batch).
     pub print_dir: String,
+    /// A worker holds a claimed job (and a print batch) this long; if it dies, another worker
+    /// takes the work over after that.
+    pub job_lease_seconds: i64,
     pub session_secret: Secret,
     pub municipality: MunicipalityConfig,
     pub citizen_idp: IdpConfig,
@@ -282,6 +285,7 @@ impl Default for Config {
             blob_dir: "minside-data/blobs".into(),
             notify_outbox_dir: "minside-data/outbox".into(),
             print_dir: "minside-data/print".into(),
+            job_lease_seconds: 300,
             session_secret: Secret::default(),
             municipality: MunicipalityConfig::default(),
             citizen_idp: IdpConfig::with_client("minside"),

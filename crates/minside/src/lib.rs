@@ -256,7 +256,13 @@ impl Application {
             &self.public_url,
         );
         let store = self.store.clone();
-        tokio::spawn(run_worker(store, clock, handlers, webhook_targets(config)));
+        tokio::spawn(run_worker(
+            store,
+            clock,
+            handlers,
+            webhook_targets(config),
+            retry_policy(config),
+        ));
     }
 
     /// Serves until the future `shutdown` completes.
@@ -331,7 +337,7 @@ pub fn job_handlers(
             public_url,
         )),
         batch_size: config.letters.print_batch_size.max(1),
-        lease: minside_core::jobs::RetryPolicy::default().lease,
+        lease: retry_policy(config).lease,
     }));
     handlers
 }
@@ -398,14 +404,22 @@ pub async fn schedule_periodic_jobs(
     Ok(())
 }
 
+/// The queue's retry policy with the configured lease.
+pub fn retry_policy(config: &Config) -> minside_core::jobs::RetryPolicy {
+    minside_core::jobs::RetryPolicy {
+        lease: jiff::SignedDuration::from_secs(config.job_lease_seconds.max(1)),
+        ..minside_core::jobs::RetryPolicy::default()
+    }
+}
+
 /// The worker loop: claim and run due jobs; sleep a second when there is nothing to do.
 pub async fn run_worker(
     store: SqlStore,
     clock: Arc<dyn Clock>,
     handlers: Vec<Arc<dyn minside_core::usecases::run_jobs::JobHandler>>,
     targets: Vec<minside_core::letters::webhook::WebhookTarget>,
+    policy: minside_core::jobs::RetryPolicy,
 ) {
-    let policy = minside_core::jobs::RetryPolicy::default();
     loop {
         if let Err(e) = schedule_periodic_jobs(&store, &targets, clock.now()).await {
             tracing::warn!(error = %e, "cannot schedule periodic jobs");

@@ -5,6 +5,7 @@ mod delivery_plan;
 mod draft;
 pub mod notify;
 pub mod print;
+pub mod reply;
 pub mod webhook;
 
 pub use delivery_plan::{
@@ -214,6 +215,10 @@ pub struct LetterView {
     /// The resident's answer, once given: which option and when.
     pub answer: Option<(String, jiff::Timestamp)>,
     pub documents: Vec<DocumentMeta>,
+    /// May the resident write back?
+    pub reply_allowed: bool,
+    /// The resident's replies, oldest first.
+    pub replies: Vec<reply::ReplyView>,
 }
 
 /// A letter as the delivery jobs see it.

@@ -29,7 +29,7 @@ pub async fn show_inbox(
 }
 
 /// Loads a letter the resident may see at this level.
-async fn load(
+pub(crate) async fn load(
     store: &dyn Store,
     citizen: &Citizen,
     public_id: &str,

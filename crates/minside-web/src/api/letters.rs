@@ -231,3 +231,37 @@ pub async fn get_letter_status(
         Err(LetterStatusError::Store(e)) => Err(internal(&e)),
     }
 }
+
+/// `GET /api/v1/letters/{id}/replies/{reply}/attachments/{position}`: an attachment of the
+/// resident's reply to one of the client's letters (type sniffed when it was uploaded).
+pub async fn get_reply_attachment(
+    State(state): State<AppState>,
+    ApiClient(client): ApiClient,
+    Path((id, reply, position)): Path<(String, String, i64)>,
+) -> Result<Response, Problem> {
+    use minside_core::usecases::reply_to_letter::{
+        reply_attachment_for_sender, SenderAttachmentError,
+    };
+    match reply_attachment_for_sender(
+        state.store.as_ref(),
+        state.blobs.as_ref(),
+        &client,
+        &id,
+        &reply,
+        position,
+    )
+    .await
+    {
+        Ok((meta, bytes)) => Ok(crate::pages::letters::download(
+            &meta.filename,
+            meta.mime_type,
+            bytes,
+        )),
+        Err(SenderAttachmentError::MissingScope(s)) => Err(Problem::insufficient_scope(s.0)),
+        Err(SenderAttachmentError::NotFound) => Err(Problem::not_found_detail(
+            "no such attachment on a reply to this client's letter",
+        )),
+        Err(SenderAttachmentError::Store(e)) => Err(internal(&e)),
+        Err(SenderAttachmentError::Blob(e)) => Err(internal(&e)),
+    }
+}

@@ -26,6 +26,10 @@ pub fn routes() -> Router<AppState> {
                 .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)),
         )
         .route("/letters/{id}/status", get(letters::get_letter_status))
+        .route(
+            "/letters/{id}/replies/{reply}/attachments/{position}",
+            get(letters::get_reply_attachment),
+        )
         .route("/statistics/letters", get(statistics::letter_statistics))
         .fallback(problem::not_found)
 }

@@ -97,6 +97,23 @@ pub async fn openapi_document(State(state): State<AppState>) -> Json<Value> {
                     }
                 }
             },
+            "/letters/{id}/replies/{reply}/attachments/{position}": {
+                "get": {
+                    "operationId": "getReplyAttachment",
+                    "summary": "An attachment of a resident's reply (announced by a `replied` event); PDF, JPEG or PNG by its sniffed content; needs minside:letters.read",
+                    "parameters": [
+                        {"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}},
+                        {"name": "reply", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}},
+                        {"name": "position", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0}}
+                    ],
+                    "responses": {
+                        "200": {"description": "The file", "content": {"application/pdf": {}, "image/jpeg": {}, "image/png": {}}},
+                        "401": problem_response("Missing or invalid token"),
+                        "403": problem_response("The token lacks minside:letters.read"),
+                        "404": problem_response("No such attachment on a reply to this client's letter")
+                    }
+                }
+            },
             "/v3/kontoer/{kontoId}/forsendelser/person": svarut_send("Person"),
             "/v3/kontoer/{kontoId}/forsendelser/organisasjon": svarut_send("Organisation"),
             "/v3/kontoer/{kontoId}/forsendelser/status/sok": svarut_status("V3", json!({"type": "object", "properties": {"id": {"type": "array", "items": {"type": "string"}}}})),

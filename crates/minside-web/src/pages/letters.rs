@@ -25,6 +25,12 @@ pub fn local_date(t: Timestamp) -> String {
     t.to_zoned(tz).strftime("%d.%m.%Y").to_string()
 }
 
+/// `dd.mm.yyyy hh:mm` in Norwegian time.
+pub fn local_date_time(t: Timestamp) -> String {
+    let tz = jiff::tz::TimeZone::get("Europe/Oslo").unwrap_or(jiff::tz::TimeZone::UTC);
+    t.to_zoned(tz).strftime("%d.%m.%Y %H:%M").to_string()
+}
+
 struct FilterLink {
     label: String,
     href: String,
@@ -144,6 +150,18 @@ struct LetterPage {
     answered: Option<String>,
     paragraphs: Vec<String>,
     csrf: String,
+    /// The reply form: problems to show and the text typed so far.
+    reply_errors: Vec<String>,
+    reply_text: String,
+    reply_sent: bool,
+    /// Local date and time of each reply, in the thread's order.
+    reply_dates: Vec<String>,
+}
+
+impl LetterPage {
+    fn reply_date(&self, i: &usize) -> &str {
+        self.reply_dates.get(*i).map_or("", String::as_str)
+    }
 }
 
 fn not_found(state: &AppState, lang: Lang) -> Result<Response, AppError> {
@@ -165,23 +183,21 @@ fn step_up(public_id: &str) -> Response {
     .into_response()
 }
 
-/// `GET /min-side/meldinger/{id}`: opening records that the letter was read (once).
-pub async fn letter_page(
-    State(state): State<AppState>,
+/// `?sendt=1` after a reply was sent.
+#[derive(Debug, Deserialize, Default)]
+pub struct LetterParams {
+    #[serde(default)]
+    sendt: String,
+}
+
+fn letter_view_page(
+    state: &AppState,
     lang: Lang,
-    s: CitizenSession,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
-    let letter =
-        match open_letter(state.store.as_ref(), state.clock.as_ref(), &s.citizen, &id).await {
-            Ok(l) => l,
-            Err(OpenLetterError::NotFound) => return not_found(&state, lang),
-            Err(OpenLetterError::StepUp(_)) => return Ok(step_up(&id)),
-            Err(OpenLetterError::Store(e)) => return Err(e.into()),
-            Err(OpenLetterError::Blob(e)) => return Err(AppError::Internal(e.to_string())),
-        };
+    s: &CitizenSession,
+    letter: LetterView,
+) -> LetterPage {
     let path = format!("/min-side/meldinger/{}", letter.public_id);
-    let mut layout = Layout::new(&state, lang, &path, "inbox-title").with_user(
+    let mut layout = Layout::new(state, lang, &path, "inbox-title").with_user(
         s.display_name(),
         &s.session.csrf_token,
         false,
@@ -206,15 +222,187 @@ pub async fn letter_page(
             &[("option", label), ("date", &local_date(*at))],
         )
     });
-    render(&LetterPage {
+    LetterPage {
         answered,
         date: local_date(letter.created_at),
         deadline: letter.response_deadline.map(local_date),
         paragraphs,
         csrf: s.session.csrf_token.clone(),
+        reply_errors: Vec::new(),
+        reply_text: String::new(),
+        reply_sent: false,
+        reply_dates: letter
+            .replies
+            .iter()
+            .map(|r| local_date_time(r.created_at))
+            .collect(),
         letter,
         layout,
-    })
+    }
+}
+
+/// `GET /min-side/meldinger/{id}`: opening records that the letter was read (once).
+pub async fn letter_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    s: CitizenSession,
+    Path(id): Path<String>,
+    Query(params): Query<LetterParams>,
+) -> Result<Response, AppError> {
+    let letter =
+        match open_letter(state.store.as_ref(), state.clock.as_ref(), &s.citizen, &id).await {
+            Ok(l) => l,
+            Err(OpenLetterError::NotFound) => return not_found(&state, lang),
+            Err(OpenLetterError::StepUp(_)) => return Ok(step_up(&id)),
+            Err(OpenLetterError::Store(e)) => return Err(e.into()),
+            Err(OpenLetterError::Blob(e)) => return Err(AppError::Internal(e.to_string())),
+        };
+    let mut page = letter_view_page(&state, lang, &s, letter);
+    page.reply_sent = params.sendt == "1";
+    render(&page)
+}
+
+/// `POST /min-side/meldinger/{id}/skriv-svar` (multipart: csrf, tekst, vedlegg…): stores the
+/// reply and goes back to the letter; problems are shown on the letter page, text kept.
+pub async fn reply_submit(
+    State(state): State<AppState>,
+    lang: Lang,
+    s: CitizenSession,
+    Path(id): Path<String>,
+    mut multipart: axum::extract::Multipart,
+) -> Result<Response, AppError> {
+    use minside_core::letters::reply::{AttachmentInput, ReplyProblem};
+    use minside_core::usecases::reply_to_letter::{
+        reply_to_letter, ReplyPorts, ReplyToLetterError,
+    };
+    let back = format!("/min-side/meldinger/{}", enc(&id));
+    let (mut csrf, mut text, mut files) = (String::new(), String::new(), Vec::new());
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            // A body over the limit or cut off: treat as a bad form (back to the letter).
+            Err(_) => {
+                return Ok((StatusCode::PAYLOAD_TOO_LARGE, Redirect::to(&back)).into_response())
+            }
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        let filename = field.file_name().map(str::to_owned);
+        let Ok(bytes) = field.bytes().await else {
+            return Ok((StatusCode::PAYLOAD_TOO_LARGE, Redirect::to(&back)).into_response());
+        };
+        match name.as_str() {
+            "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
+            "tekst" => text = String::from_utf8_lossy(&bytes).into_owned(),
+            "vedlegg" => files.push(AttachmentInput {
+                filename: filename.unwrap_or_default(),
+                bytes: bytes.to_vec(),
+            }),
+            _ => {}
+        }
+    }
+    if !csrf_ok(&s.session, &csrf) {
+        return Ok(Redirect::to(&back).into_response());
+    }
+    let ports = ReplyPorts {
+        store: state.store.as_ref(),
+        blobs: state.blobs.as_ref(),
+        clock: state.clock.as_ref(),
+        ids: state.ids.as_ref(),
+    };
+    match reply_to_letter(&ports, &s.citizen, &id, &text, files).await {
+        Ok(()) => Ok(Redirect::to(&format!("{back}?sendt=1")).into_response()),
+        Err(ReplyToLetterError::NotFound) => not_found(&state, lang),
+        Err(ReplyToLetterError::StepUp(_)) => Ok(step_up(&id)),
+        Err(ReplyToLetterError::NotAllowed) => {
+            let mut page = super::public::MessagePage::new(
+                &state,
+                lang,
+                "letter-reply-refused",
+                "err-reply-not-allowed",
+                Some((back.as_str(), "letter-back")),
+            );
+            page.layout = page
+                .layout
+                .with_user(s.display_name(), &s.session.csrf_token, false);
+            crate::layout::render_status(StatusCode::FORBIDDEN, &page)
+        }
+        Err(ReplyToLetterError::Invalid(problems)) => {
+            let letter = match minside_core::usecases::open_letter::open_letter(
+                state.store.as_ref(),
+                state.clock.as_ref(),
+                &s.citizen,
+                &id,
+            )
+            .await
+            {
+                Ok(l) => l,
+                Err(_) => return not_found(&state, lang),
+            };
+            let mut page = letter_view_page(&state, lang, &s, letter);
+            let max = minside_core::letters::reply::MAX_REPLY_CHARS.to_string();
+            page.reply_errors = problems
+                .iter()
+                .map(|p| match p {
+                    ReplyProblem::EmptyText => page.layout.tr.t("err-reply-empty"),
+                    ReplyProblem::TextTooLong => page.layout.tr.t1("err-reply-long", "max", &max),
+                    ReplyProblem::TooManyAttachments => page.layout.tr.t("err-reply-count"),
+                    ReplyProblem::UnsupportedType(f) => {
+                        page.layout.tr.t1("err-reply-type", "file", f)
+                    }
+                    ReplyProblem::TooLarge(f) => page.layout.tr.t1("err-reply-size", "file", f),
+                })
+                .collect();
+            page.reply_text = text;
+            crate::layout::render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(ReplyToLetterError::Store(e)) => Err(e.into()),
+        Err(ReplyToLetterError::Blob(e)) => Err(AppError::Internal(e.to_string())),
+    }
+}
+
+/// `GET /min-side/meldinger/{id}/svar/{reply}/vedlegg/{position}`: an attachment of the
+/// resident's own reply.
+pub async fn reply_attachment_download(
+    State(state): State<AppState>,
+    lang: Lang,
+    s: CitizenSession,
+    Path((id, reply, position)): Path<(String, String, i64)>,
+) -> Result<Response, AppError> {
+    use minside_core::usecases::reply_to_letter::reply_attachment;
+    match reply_attachment(
+        state.store.as_ref(),
+        state.blobs.as_ref(),
+        &s.citizen,
+        &id,
+        &reply,
+        position,
+    )
+    .await
+    {
+        Ok((meta, bytes)) => Ok(download(&meta.filename, meta.mime_type, bytes)),
+        Err(OpenLetterError::NotFound) => not_found(&state, lang),
+        Err(OpenLetterError::StepUp(_)) => Ok(step_up(&id)),
+        Err(OpenLetterError::Store(e)) => Err(e.into()),
+        Err(OpenLetterError::Blob(e)) => Err(AppError::Internal(e.to_string())),
+    }
+}
+
+/// A file download (never cached, never shown inline).
+pub(crate) fn download(filename: &str, mime_type: String, bytes: Vec<u8>) -> Response {
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        filename.replace(['"', '\r', '\n'], "_")
+    );
+    (
+        [
+            (header::CONTENT_TYPE, mime_type),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response()
 }
 
 /// `GET /min-side/meldinger/{id}/dokumenter/{position}`: the document, type from its sniffed bytes.
@@ -233,21 +421,7 @@ pub async fn letter_document_download(
     )
     .await
     {
-        Ok((meta, bytes)) => {
-            let disposition = format!(
-                "attachment; filename=\"{}\"",
-                meta.filename.replace(['"', '\r', '\n'], "_")
-            );
-            Ok((
-                [
-                    (header::CONTENT_TYPE, meta.mime_type),
-                    (header::CONTENT_DISPOSITION, disposition),
-                    (header::CACHE_CONTROL, "private, no-store".to_owned()),
-                ],
-                bytes,
-            )
-                .into_response())
-        }
+        Ok((meta, bytes)) => Ok(download(&meta.filename, meta.mime_type, bytes)),
         Err(OpenLetterError::NotFound) => not_found(&state, lang),
         Err(OpenLetterError::StepUp(_)) => Ok(step_up(&id)),
         Err(OpenLetterError::Store(e)) => Err(e.into()),

@@ -169,6 +169,7 @@ async fn the_openapi_document_describes_every_api_route() {
         paths,
         vec![
             "/letters",
+            "/letters/{id}/replies/{reply}/attachments/{position}",
             "/letters/{id}/status",
             "/persons/lookup",
             "/statistics/letters",

@@ -8,12 +8,14 @@
 
 mod api;
 mod cli;
+mod done_when;
 mod helpers;
 mod jobs;
 mod letters_api;
 mod letters_delivery;
 mod letters_pages;
 mod letters_print;
+mod letters_replies;
 mod login;
 mod logout;
 mod pages;
@@ -24,3 +26,4 @@ mod store_contract;
 mod svarut;
 mod third_party_op;
 mod webhooks;
+mod workers;

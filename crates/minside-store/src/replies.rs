@@ -1,0 +1,129 @@
+//! Residents' replies to letters, with attachments and the `replied` event.
+
+use crate::codec::{from_ts, ts};
+use crate::db;
+use minside_core::letters::reply::{AttachmentMeta, NewReply, ReplyView};
+use minside_core::ports::StoreError;
+use sqlx::{AnyPool, Row};
+
+fn attachment(r: &sqlx::any::AnyRow) -> Result<AttachmentMeta, StoreError> {
+    Ok(AttachmentMeta {
+        position: r.try_get("position").map_err(db)?,
+        filename: r.try_get("filename").map_err(db)?,
+        mime_type: r.try_get("mime_type").map_err(db)?,
+        size_bytes: r.try_get("size_bytes").map_err(db)?,
+        blob_key: r.try_get("blob_key").map_err(db)?,
+    })
+}
+
+pub(crate) async fn for_letter(
+    pool: &AnyPool,
+    letter_id: i64,
+) -> Result<Vec<ReplyView>, StoreError> {
+    let rows = sqlx::query(
+        "select id, public_id, body, created_at from letter_replies where letter_id = $1 order by id",
+    )
+    .bind(letter_id)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    let mut replies = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let id: i64 = r.try_get("id").map_err(db)?;
+        let attachments = sqlx::query(
+            "select position, filename, mime_type, size_bytes, blob_key from reply_attachments \
+             where reply_id = $1 order by position",
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(attachment)
+        .collect::<Result<_, _>>()?;
+        replies.push(ReplyView {
+            public_id: r.try_get("public_id").map_err(db)?,
+            text: r.try_get("body").map_err(db)?,
+            created_at: from_ts(r.try_get("created_at").map_err(db)?)?,
+            attachments,
+        });
+    }
+    Ok(replies)
+}
+
+pub(crate) async fn add(
+    pool: &AnyPool,
+    letter_id: i64,
+    reply: &NewReply,
+    now: jiff::Timestamp,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await.map_err(db)?;
+    let id: i64 = sqlx::query(
+        "insert into letter_replies (public_id, letter_id, body, created_at) values ($1, $2, $3, $4) returning id",
+    )
+    .bind(reply.public_id.as_str())
+    .bind(letter_id)
+    .bind(reply.text.as_str())
+    .bind(ts(now))
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db)?
+    .try_get("id")
+    .map_err(db)?;
+    for a in &reply.attachments {
+        sqlx::query(
+            "insert into reply_attachments (reply_id, position, filename, mime_type, size_bytes, blob_key) \
+             values ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(a.position)
+        .bind(a.filename.as_str())
+        .bind(a.mime_type.as_str())
+        .bind(a.size_bytes)
+        .bind(a.blob_key.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    }
+    // The sender's system gets the text and where to fetch each attachment.
+    let detail = serde_json::json!({
+        "reply": reply.public_id,
+        "text": reply.text,
+        "attachments": reply.attachments.iter().map(|a| serde_json::json!({
+            "position": a.position, "filename": a.filename, "mime_type": a.mime_type, "size_bytes": a.size_bytes,
+        })).collect::<Vec<_>>(),
+    })
+    .to_string();
+    sqlx::query("insert into letter_events (letter_id, event, detail, created_at) values ($1, 'replied', $2, $3)")
+        .bind(letter_id)
+        .bind(detail)
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    tx.commit().await.map_err(db)
+}
+
+pub(crate) async fn attachment_for_sender(
+    pool: &AnyPool,
+    client_id: &str,
+    letter_public_id: &str,
+    reply_public_id: &str,
+    position: i64,
+) -> Result<Option<AttachmentMeta>, StoreError> {
+    sqlx::query(
+        "select a.position, a.filename, a.mime_type, a.size_bytes, a.blob_key from reply_attachments a \
+         join letter_replies r on r.id = a.reply_id join letters l on l.id = r.letter_id \
+         where l.client_id = $1 and l.public_id = $2 and r.public_id = $3 and a.position = $4",
+    )
+    .bind(client_id)
+    .bind(letter_public_id)
+    .bind(reply_public_id)
+    .bind(position)
+    .fetch_optional(pool)
+    .await
+    .map_err(db)?
+    .as_ref()
+    .map(attachment)
+    .transpose()
+}
