@@ -262,6 +262,7 @@ impl Application {
             handlers,
             webhook_targets(config),
             retry_policy(config),
+            jiff::SignedDuration::from_secs(config.letters.webhook_settle_seconds),
         ));
     }
 
@@ -383,14 +384,25 @@ pub fn webhook_targets(config: &Config) -> Vec<minside_core::letters::webhook::W
         .collect()
 }
 
-/// Periodic work: one waiting `webhook_push` job per client with a webhook (cheap when one is
-/// already waiting). The worker calls it every round.
+/// Periodic work: a waiting `webhook_push` job for each client with a webhook that has events
+/// to receive (one indexed look-up per client when there is nothing new). The worker calls it
+/// every round.
 pub async fn schedule_periodic_jobs(
     store: &dyn Store,
     targets: &[minside_core::letters::webhook::WebhookTarget],
+    settle: jiff::SignedDuration,
     now: jiff::Timestamp,
 ) -> Result<(), minside_core::ports::StoreError> {
+    let until = now.checked_sub(settle).unwrap_or(now);
     for t in targets {
+        let cursor = store.webhook_cursor(&t.client_id).await?;
+        if store
+            .events_for_client(&t.client_id, cursor, until, 1)
+            .await?
+            .is_empty()
+        {
+            continue;
+        }
         let payload = serde_json::json!({ "client": t.client_id }).to_string();
         store
             .ensure_job(
@@ -419,9 +431,10 @@ pub async fn run_worker(
     handlers: Vec<Arc<dyn minside_core::usecases::run_jobs::JobHandler>>,
     targets: Vec<minside_core::letters::webhook::WebhookTarget>,
     policy: minside_core::jobs::RetryPolicy,
+    settle: jiff::SignedDuration,
 ) {
     loop {
-        if let Err(e) = schedule_periodic_jobs(&store, &targets, clock.now()).await {
+        if let Err(e) = schedule_periodic_jobs(&store, &targets, settle, clock.now()).await {
             tracing::warn!(error = %e, "cannot schedule periodic jobs");
         }
         match minside_core::usecases::run_jobs::run_due_jobs(

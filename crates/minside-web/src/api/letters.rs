@@ -139,12 +139,65 @@ fn internal(e: &dyn std::fmt::Display) -> Problem {
     Problem::internal(&id)
 }
 
+/// The letter from a multipart body: a `letter` part with the JSON (documents without
+/// `content_base64`), then one part per document, matched by file name, else in order.
+async fn from_multipart(mut multipart: axum::extract::Multipart) -> Result<LetterRequest, Problem> {
+    let bad = |e: axum::extract::multipart::MultipartError| Problem::bad_request(e.body_text());
+    let mut letter: Option<LetterRequest> = None;
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let filename = field.file_name().map(str::to_owned);
+        let bytes = field.bytes().await.map_err(bad)?;
+        if name == "letter" && letter.is_none() {
+            letter = Some(
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| Problem::bad_request(format!("letter part: {e}")))?,
+            );
+        } else {
+            files.push((filename.unwrap_or(name), bytes.to_vec()));
+        }
+    }
+    let mut letter = letter.ok_or_else(|| {
+        Problem::bad_request("no part named letter (the letter's JSON) in the multipart body")
+    })?;
+    for d in &mut letter.documents {
+        if !d.content_base64.is_empty() {
+            continue;
+        }
+        let at = files
+            .iter()
+            .position(|(n, _)| *n == d.filename)
+            .or((!files.is_empty()).then_some(0));
+        if let Some(i) = at {
+            d.content_base64 = STANDARD.encode(files.remove(i).1);
+        }
+    }
+    Ok(letter)
+}
+
+/// `POST /api/v1/letters`: JSON with base64 documents, or multipart (`letter` + files).
 pub async fn send_letter(
     State(state): State<AppState>,
     ApiClient(client): ApiClient,
-    body: Result<Json<LetterRequest>, JsonRejection>,
+    request: axum::extract::Request,
 ) -> Result<Response, Problem> {
-    let Json(req) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
+    use axum::extract::FromRequest;
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let req = if multipart {
+        let m = axum::extract::Multipart::from_request(request, &state)
+            .await
+            .map_err(|e| Problem::bad_request(e.body_text()))?;
+        from_multipart(m).await?
+    } else {
+        let body: Result<Json<LetterRequest>, JsonRejection> =
+            Json::from_request(request, &state).await;
+        body.map_err(|e| Problem::bad_request(e.body_text()))?.0
+    };
     let canonical = serde_json::to_string(&req).map_err(|e| internal(&e))?;
     let request_hash = crate::security::sha256_hex(&canonical);
     let draft = LetterDraft::parse(req.into_input(), state.clock.now()).map_err(|errors| {

@@ -70,8 +70,14 @@ pub async fn openapi_document(State(state): State<AppState>) -> Json<Value> {
                     "summary": "Send a letter (forsendelse) to a resident or an organisation; needs minside:letters.write",
                     "description": "Idempotent on sender_ref: the same sender_ref with the same content returns the first \
                         answer (200); with other content it is a 409. Documents are base64; only PDF is printable, \
-                        other types need exclude_from_print unless digital_only. Types are sniffed from the content.",
-                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LetterRequest"}}}},
+                        other types need exclude_from_print unless digital_only. Types are sniffed from the content. \
+                        Instead of base64, send multipart/form-data: a `letter` part with the JSON (documents without \
+                        content_base64), then one part per document (matched by file name, else in order).",
+                    "requestBody": {"required": true, "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/LetterRequest"}},
+                        "multipart/form-data": {"schema": {"type": "object", "required": ["letter"],
+                            "properties": {"letter": {"$ref": "#/components/schemas/LetterRequest"}},
+                            "additionalProperties": {"type": "string", "format": "binary"}}}}},
                     "responses": {
                         "201": {"description": "Accepted", "headers": {"Location": {"schema": {"type": "string"}}},
                                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LetterReceipt"}}}},

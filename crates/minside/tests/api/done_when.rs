@@ -43,7 +43,12 @@ async fn drain(app: &TestApp) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "10,000 letters take a minute or two: scripts/test runs it"]
 async fn ten_thousand_letters_from_the_api_to_the_statistics() {
-    const LETTERS: usize = 10_000;
+    // MINSIDE_LETTERS sets a smaller run while developing.
+    let letters_total: usize = crate::helpers::env("MINSIDE_LETTERS")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let started = std::time::Instant::now();
+    let phase = |name: &str| eprintln!("{name}: {:.1} s", started.elapsed().as_secs_f64());
     let (hook, events) = webhook_sink().await;
     let mut config = test_config(fresh_database_url().await);
     config.seed.persons = 600;
@@ -82,12 +87,16 @@ async fn ten_thousand_letters_from_the_api_to_the_statistics() {
 
     // The back-office system sends, eight requests at a time.
     let deadline = (app.clock.now() + SignedDuration::from_hours(24 * 30)).to_string();
-    let mut sent: Vec<(String, String, bool)> = Vec::with_capacity(LETTERS); // (id, fnr, has options)
-    for chunk in (0..LETTERS).collect::<Vec<_>>().chunks(8) {
+    // One client and one token, as a real integration would hold them (the test clock stands still).
+    let http = reqwest::Client::new();
+    let token = app.api_token("minside:letters.write");
+    let mut sent: Vec<(String, String, bool)> = Vec::with_capacity(letters_total); // (id, fnr, has options)
+    for chunk in (0..letters_total).collect::<Vec<_>>().chunks(8) {
         let mut tasks = Vec::new();
         for &i in chunk {
             let to = recipients[i % recipients.len()].fnr.as_str().to_owned();
-            let (app, deadline) = (app.clone(), deadline.clone());
+            let (app, deadline, http, token) =
+                (app.clone(), deadline.clone(), http.clone(), token.clone());
             tasks.push(tokio::spawn(async move {
                 let options = i % 4 == 0;
                 let mut body = json!({"sender_ref": format!("big-{i}"), "recipient": {"fodselsnummer": to},
@@ -97,7 +106,7 @@ async fn ten_thousand_letters_from_the_api_to_the_statistics() {
                     body["response_options"] = json!([{"code": "ja", "label": "Ja"}, {"code": "nei", "label": "Nei"}]);
                     body["response_deadline"] = json!(deadline);
                 }
-                let r = app.post_letter(&body).await;
+                let r = http.post(app.url("/api/v1/letters")).bearer_auth(&token).json(&body).send().await.unwrap();
                 assert_eq!(r.status(), 201);
                 (r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned(), to, options)
             }));
@@ -106,7 +115,9 @@ async fn ten_thousand_letters_from_the_api_to_the_statistics() {
             sent.push(t.await.unwrap());
         }
     }
+    phase("sent");
     drain(&app).await;
+    phase("notified");
 
     // Residents on screen log in and open every other letter; they answer the ones that ask.
     let mut opened = HashSet::new();
@@ -148,9 +159,11 @@ async fn ten_thousand_letters_from_the_api_to_the_statistics() {
         }
     }
 
+    phase("read and answered");
     // A week later the unread have gone to print.
     app.clock.advance(SignedDuration::from_hours(24 * 7));
     drain(&app).await;
+    phase("printed");
     let counts = app.store.job_counts().await.unwrap();
     assert_eq!((counts.running, counts.dead), (0, 0));
 
@@ -210,13 +223,13 @@ async fn ten_thousand_letters_from_the_api_to_the_statistics() {
         .await
         .unwrap();
     let t = &stats["totals"];
-    assert_eq!(t["sent"], LETTERS);
+    assert_eq!(t["sent"], letters_total);
     assert_eq!(t["read_digitally"], opened.len());
     assert_eq!(t["printed"], printed.len());
     assert_eq!(t["answered"], answered.len());
     assert_eq!(t["money_saved_nok"], 22 * opened.len());
     eprintln!(
-        "10,000 letters: {} read on screen ({} answered), {} printed, {} events to the sender",
+        "{letters_total} letters: {} read on screen ({} answered), {} printed, {} events to the sender",
         opened.len(),
         answered.len(),
         printed.len(),

@@ -259,6 +259,7 @@ impl TestApp {
         minside::schedule_periodic_jobs(
             &self.store,
             &minside::webhook_targets(&self.config),
+            jiff::SignedDuration::from_secs(self.config.letters.webhook_settle_seconds),
             self.clock.now(),
         )
         .await

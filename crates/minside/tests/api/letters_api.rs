@@ -175,3 +175,48 @@ async fn letters_to_organisations_and_text_only_letters_are_accepted() {
                       "sender_unit": "Byggesak", "body": "Vi kommer på tilsyn 3. desember."});
     assert_eq!(send(&app, &token, &body).await.status(), 201);
 }
+
+#[tokio::test]
+async fn documents_may_come_as_multipart_parts_instead_of_base64() {
+    let app = TestApp::spawn().await;
+    let person = app.first_candidate(CandidateGroup::Guardian).await;
+    let mut letter = offer(person.fnr.as_str(), "mp-1");
+    letter["documents"] = json!([{"filename": "tilbud.pdf", "mime_type": "application/pdf"}]);
+    let boundary = "letter-boundary-91";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"letter\"\r\nContent-Type: application/json\r\n\r\n{letter}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"tilbud.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&pdf());
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let post = || {
+        reqwest::Client::new()
+            .post(app.url("/api/v1/letters"))
+            .bearer_auth(app.api_token("minside:letters.write"))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body.clone())
+            .send()
+    };
+    let first = post().await.unwrap();
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let again = post().await.unwrap();
+    assert_eq!(again.status(), 200, "a retry of the same multipart letter");
+    assert_eq!(again.json::<Value>().await.unwrap()["id"], first["id"]);
+    let stored = minside::blobs::DirBlobs::new(&app.config.blob_dir)
+        .get(&format!("letters/{}/0", first["id"].as_str().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(stored, pdf());
+    let view = app
+        .store
+        .letter_for_recipient(&person.fnr, first["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(view.documents[0].filename, "tilbud.pdf");
+}
