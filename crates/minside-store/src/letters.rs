@@ -105,12 +105,7 @@ pub(crate) async fn create(
         .await
         .map_err(db)?;
     }
-    sqlx::query("insert into letter_events (letter_id, event, detail, created_at) values ($1, 'created', null, $2)")
-        .bind(id)
-        .bind(ts(l.created_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+    insert_event(&mut tx, id, "created", None, l.created_at).await?;
     for job in jobs {
         enqueue_in(&mut tx, job, l.created_at).await?;
     }
@@ -328,12 +323,7 @@ pub(crate) async fn mark_read(
     .rows_affected()
         == 1;
     if first {
-        sqlx::query("insert into letter_events (letter_id, event, detail, created_at) values ($1, 'read', null, $2)")
-            .bind(letter_id)
-            .bind(ts(now))
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+        insert_event(&mut tx, letter_id, "read", None, now).await?;
     } else {
         sqlx::query("update letters set marked_unread = 0 where id = $1")
             .bind(letter_id)
@@ -394,13 +384,7 @@ pub(crate) async fn answer(
     }
     // The sender learns which option and when; "by" is the recipient (no number in the event).
     let detail = serde_json::json!({"option": option, "by": "recipient"}).to_string();
-    sqlx::query("insert into letter_events (letter_id, event, detail, created_at) values ($1, 'answered', $2, $3)")
-        .bind(letter_id)
-        .bind(detail)
-        .bind(ts(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+    insert_event(&mut tx, letter_id, "answered", Some(&detail), now).await?;
     for job in jobs {
         enqueue_in(&mut tx, job, now).await?;
     }
@@ -490,13 +474,8 @@ pub(crate) async fn record_notified(
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-    sqlx::query("insert into letter_events (letter_id, event, detail, created_at) values ($1, 'notified', $2, $3)")
-        .bind(letter_id)
-        .bind(serde_json::json!({ "channel": channel }).to_string())
-        .bind(ts(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+    let detail = serde_json::json!({ "channel": channel }).to_string();
+    insert_event(&mut tx, letter_id, "notified", Some(&detail), now).await?;
     tx.commit().await.map_err(db)
 }
 
@@ -507,6 +486,19 @@ pub(crate) async fn record_event(
     detail: &str,
     now: jiff::Timestamp,
 ) -> Result<(), StoreError> {
+    let mut conn = pool.acquire().await.map_err(db)?;
+    insert_event(&mut conn, letter_id, event, Some(detail), now).await
+}
+
+/// Adds one event to a letter's log (in the caller's transaction). The log is also the webhook
+/// outbox and the source of the statistics' times.
+pub(crate) async fn insert_event(
+    conn: &mut sqlx::AnyConnection,
+    letter_id: i64,
+    event: &str,
+    detail: Option<&str>,
+    now: jiff::Timestamp,
+) -> Result<(), StoreError> {
     sqlx::query(
         "insert into letter_events (letter_id, event, detail, created_at) values ($1, $2, $3, $4)",
     )
@@ -514,7 +506,7 @@ pub(crate) async fn record_event(
     .bind(event)
     .bind(detail)
     .bind(ts(now))
-    .execute(pool)
+    .execute(conn)
     .await
     .map_err(db)?;
     Ok(())

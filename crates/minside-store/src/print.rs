@@ -3,30 +3,11 @@
 use crate::codec::{from_ts, ts};
 use crate::db;
 use crate::jobs::ensure_pending_in;
+use crate::letters::insert_event;
 use minside_core::letters::print::{PostalAddress, PrintBatch, PrintItem, PRINT_BATCH};
 use minside_core::letters::{ArchiveRef, DocumentMeta};
 use minside_core::ports::StoreError;
 use sqlx::{AnyPool, Row};
-
-async fn event(
-    conn: &mut sqlx::AnyConnection,
-    letter_id: i64,
-    event: &str,
-    detail: &str,
-    now: jiff::Timestamp,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "insert into letter_events (letter_id, event, detail, created_at) values ($1, $2, $3, $4)",
-    )
-    .bind(letter_id)
-    .bind(event)
-    .bind(detail)
-    .bind(ts(now))
-    .execute(conn)
-    .await
-    .map_err(db)?;
-    Ok(())
-}
 
 pub(crate) async fn queue(
     pool: &AnyPool,
@@ -78,7 +59,7 @@ pub(crate) async fn queue(
                 .rows_affected();
         if changed == 1 {
             let detail = serde_json::json!({"reason": "no_postal_address"}).to_string();
-            event(&mut tx, letter_id, "failed", &detail, now).await?;
+            insert_event(&mut tx, letter_id, "failed", Some(&detail), now).await?;
         }
         tx.commit().await.map_err(db)?;
         return Ok(false);
@@ -101,7 +82,7 @@ pub(crate) async fn queue(
         ));
     }
     let detail = serde_json::json!({ "reason": reason }).to_string();
-    event(&mut tx, letter_id, "sent_to_print", &detail, now).await?;
+    insert_event(&mut tx, letter_id, "sent_to_print", Some(&detail), now).await?;
     ensure_pending_in(&mut tx, PRINT_BATCH, "{}", batch_at, now).await?;
     tx.commit().await.map_err(db)?;
     Ok(true)

@@ -94,13 +94,7 @@ pub(crate) async fn add(
         })).collect::<Vec<_>>(),
     })
     .to_string();
-    sqlx::query("insert into letter_events (letter_id, event, detail, created_at) values ($1, 'replied', $2, $3)")
-        .bind(letter_id)
-        .bind(detail)
-        .bind(ts(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+    crate::letters::insert_event(&mut tx, letter_id, "replied", Some(&detail), now).await?;
     tx.commit().await.map_err(db)
 }
 

@@ -133,11 +133,7 @@ pub struct LetterResponse {
     status: &'static str,
 }
 
-fn internal(e: &dyn std::fmt::Display) -> Problem {
-    let id = crate::security::random_token()[..10].to_owned();
-    tracing::error!(operation_id = %id, error = %e, "letter API failed");
-    Problem::internal(&id)
-}
+use super::problem::logged_internal as internal;
 
 /// The letter from a multipart body: a `letter` part with the JSON (documents without
 /// `content_base64`), then one part per document, matched by file name, else in order.

@@ -126,6 +126,14 @@ impl Problem {
     }
 }
 
+/// A 500 for an unexpected failure: the error goes to the log with an operation id, the client
+/// gets only the id.
+pub fn logged_internal(e: &dyn std::fmt::Display) -> Problem {
+    let id = crate::security::random_token()[..10].to_owned();
+    tracing::error!(operation_id = %id, error = %e, "API request failed");
+    Problem::internal(&id)
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -26,11 +26,7 @@ pub async fn letter_statistics(
     let s = match compute(&state, from, to).await {
         Ok(s) => s,
         Err(StatisticsError::BadPeriod) => return Err(invalid()),
-        Err(StatisticsError::Store(e)) => {
-            let id = crate::security::random_token()[..10].to_owned();
-            tracing::error!(operation_id = %id, error = %e, "statistics API failed");
-            return Err(Problem::internal(&id));
-        }
+        Err(StatisticsError::Store(e)) => return Err(super::problem::logged_internal(&e)),
     };
     let rows: Vec<Value> = s
         .rows

@@ -132,11 +132,7 @@ fn invalid(errors: Vec<FieldError>) -> Problem {
     )
 }
 
-fn internal(e: &dyn std::fmt::Display) -> Problem {
-    let id = crate::security::random_token()[..10].to_owned();
-    tracing::error!(operation_id = %id, error = %e, "SvarUt-compatible API failed");
-    Problem::internal(&id)
-}
+use super::problem::logged_internal as internal;
 
 /// Reads the multipart body: the `forsendelse` JSON and the files (name, bytes) in order.
 async fn read_parts(mut multipart: Multipart) -> Result<(String, Vec<(String, Vec<u8>)>), Problem> {

@@ -370,7 +370,7 @@ pub async fn reply_attachment_download(
     Path((id, reply, position)): Path<(String, String, i64)>,
 ) -> Result<Response, AppError> {
     use minside_core::usecases::reply_to_letter::reply_attachment;
-    match reply_attachment(
+    let file = reply_attachment(
         state.store.as_ref(),
         state.blobs.as_ref(),
         &s.citizen,
@@ -379,10 +379,21 @@ pub async fn reply_attachment_download(
         position,
     )
     .await
-    {
-        Ok((meta, bytes)) => Ok(download(&meta.filename, meta.mime_type, bytes)),
-        Err(OpenLetterError::NotFound) => not_found(&state, lang),
-        Err(OpenLetterError::StepUp(_)) => Ok(step_up(&id)),
+    .map(|(meta, bytes)| (meta.filename, meta.mime_type, bytes));
+    served(&state, lang, &id, file)
+}
+
+/// A document or attachment the resident may open, or why not.
+fn served(
+    state: &AppState,
+    lang: Lang,
+    id: &str,
+    file: Result<(String, String, Vec<u8>), OpenLetterError>,
+) -> Result<Response, AppError> {
+    match file {
+        Ok((filename, mime_type, bytes)) => Ok(download(&filename, mime_type, bytes)),
+        Err(OpenLetterError::NotFound) => not_found(state, lang),
+        Err(OpenLetterError::StepUp(_)) => Ok(step_up(id)),
         Err(OpenLetterError::Store(e)) => Err(e.into()),
         Err(OpenLetterError::Blob(e)) => Err(AppError::Internal(e.to_string())),
     }
@@ -412,7 +423,7 @@ pub async fn letter_document_download(
     s: CitizenSession,
     Path((id, position)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
-    match letter_document(
+    let file = letter_document(
         state.store.as_ref(),
         state.blobs.as_ref(),
         &s.citizen,
@@ -420,13 +431,8 @@ pub async fn letter_document_download(
         position,
     )
     .await
-    {
-        Ok((meta, bytes)) => Ok(download(&meta.filename, meta.mime_type, bytes)),
-        Err(OpenLetterError::NotFound) => not_found(&state, lang),
-        Err(OpenLetterError::StepUp(_)) => Ok(step_up(&id)),
-        Err(OpenLetterError::Store(e)) => Err(e.into()),
-        Err(OpenLetterError::Blob(e)) => Err(AppError::Internal(e.to_string())),
-    }
+    .map(|(meta, bytes)| (meta.filename, meta.mime_type, bytes));
+    served(&state, lang, &id, file)
 }
 
 #[derive(Deserialize)]

@@ -198,6 +198,19 @@ async fn export(
         .into_response())
 }
 
+async fn staff_export(
+    state: &AppState,
+    lang: Lang,
+    s: &StaffSession,
+    p: &PeriodParams,
+    as_svg: bool,
+) -> Result<Response, AppError> {
+    if staff_may_open(&s.staff, StaffArea::Statistics).is_err() {
+        return super::staff::forbidden(state, lang, s);
+    }
+    export(state, lang, p, as_svg, "brevstatistikk").await
+}
+
 /// `GET /staff/statistikk.csv`.
 pub async fn statistics_csv(
     State(state): State<AppState>,
@@ -205,10 +218,7 @@ pub async fn statistics_csv(
     s: StaffSession,
     Query(p): Query<PeriodParams>,
 ) -> Result<Response, AppError> {
-    if staff_may_open(&s.staff, StaffArea::Statistics).is_err() {
-        return super::staff::forbidden(&state, lang, &s);
-    }
-    export(&state, lang, &p, false, "brevstatistikk").await
+    staff_export(&state, lang, &s, &p, false).await
 }
 
 /// `GET /staff/statistikk.svg`.
@@ -218,10 +228,7 @@ pub async fn statistics_svg(
     s: StaffSession,
     Query(p): Query<PeriodParams>,
 ) -> Result<Response, AppError> {
-    if staff_may_open(&s.staff, StaffArea::Statistics).is_err() {
-        return super::staff::forbidden(&state, lang, &s);
-    }
-    export(&state, lang, &p, true, "brevstatistikk").await
+    staff_export(&state, lang, &s, &p, true).await
 }
 
 #[derive(Template)]

@@ -36,10 +36,6 @@ async fn webhook_sink() -> (String, Events) {
     (url, events)
 }
 
-async fn drain(app: &TestApp) {
-    while app.run_jobs().await.claimed() > 0 {}
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "10,000 letters take a minute or two: scripts/test runs it"]
 async fn ten_thousand_letters_from_the_api_to_the_statistics() {
@@ -116,7 +112,7 @@ async fn ten_thousand_letters_from_the_api_to_the_statistics() {
         }
     }
     phase("sent");
-    drain(&app).await;
+    app.drain_jobs().await;
     phase("notified");
 
     // Residents on screen log in and open every other letter; they answer the ones that ask.
@@ -162,7 +158,7 @@ async fn ten_thousand_letters_from_the_api_to_the_statistics() {
     phase("read and answered");
     // A week later the unread have gone to print.
     app.clock.advance(SignedDuration::from_hours(24 * 7));
-    drain(&app).await;
+    app.drain_jobs().await;
     phase("printed");
     let counts = app.store.job_counts().await.unwrap();
     assert_eq!((counts.running, counts.dead), (0, 0));

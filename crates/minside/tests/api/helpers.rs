@@ -275,6 +275,15 @@ impl TestApp {
         .unwrap()
     }
 
+    /// Runs the worker until nothing is due (bounded: a queue that never settles fails the test).
+    pub async fn drain_jobs(&self) {
+        let mut passes = 0;
+        while self.run_jobs().await.claimed() > 0 {
+            passes += 1;
+            assert!(passes < 50, "the job queue did not settle");
+        }
+    }
+
     /// Sends a letter through the API as the test back-office client.
     pub async fn post_letter(&self, body: &serde_json::Value) -> reqwest::Response {
         reqwest::Client::new()
@@ -449,4 +458,12 @@ pub async fn login_until_callback(app: &TestApp, client: &reqwest::Client) -> (S
         login_cookie,
         r.headers()["location"].to_str().unwrap().to_owned(),
     )
+}
+
+/// The events of one kind in a status answer (`GET /api/v1/letters/{id}/status`).
+pub fn events_named(status: &serde_json::Value, name: &str) -> Vec<serde_json::Value> {
+    status["events"]
+        .as_array()
+        .map(|a| a.iter().filter(|e| e["event"] == name).cloned().collect())
+        .unwrap_or_default()
 }

@@ -1,7 +1,7 @@
 //! Paper: the reserved and the unread get their letters printed — in PDF/A batches with an
 //! address cover page, exactly once, even when a worker dies mid-batch.
 
-use crate::helpers::TestApp;
+use crate::helpers::{events_named, TestApp};
 use crate::letters_delivery::resident;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use jiff::SignedDuration;
@@ -30,15 +30,6 @@ async fn send(app: &TestApp, to: &LoginCandidate, sender_ref: &str) -> String {
         .to_owned()
 }
 
-/// Runs the worker until the queue has nothing due.
-async fn drain(app: &TestApp) {
-    let mut passes = 0;
-    while app.run_jobs().await.claimed() > 0 {
-        passes += 1;
-        assert!(passes < 10, "the job queue did not settle");
-    }
-}
-
 fn batches(app: &TestApp) -> Vec<std::path::PathBuf> {
     let mut dirs: Vec<_> = std::fs::read_dir(&app.config.print_dir)
         .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
@@ -51,27 +42,17 @@ fn manifest(dir: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
 }
 
-fn events(status: &Value, name: &str) -> Vec<Value> {
-    status["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["event"] == name)
-        .cloned()
-        .collect()
-}
-
 #[tokio::test]
 async fn a_reserved_residents_letter_is_printed_once_in_a_pdfa_batch_with_its_address() {
     let app = TestApp::spawn().await;
     let reserved = app.first_candidate(CandidateGroup::Reserved).await;
     let id = send(&app, &reserved, "p-1").await;
-    drain(&app).await;
+    app.drain_jobs().await;
 
     let status = app.letter_status(&id).await;
     assert_eq!(status["status"], "PRINTET");
-    assert_eq!(events(&status, "sent_to_print").len(), 1);
-    let printed = events(&status, "printed");
+    assert_eq!(events_named(&status, "sent_to_print").len(), 1);
+    let printed = events_named(&status, "printed");
     assert_eq!(printed.len(), 1);
 
     let dirs = batches(&app);
@@ -103,9 +84,12 @@ async fn a_reserved_residents_letter_is_printed_once_in_a_pdfa_batch_with_its_ad
         "declared PDF/A-1"
     );
 
-    drain(&app).await;
+    app.drain_jobs().await;
     assert_eq!(batches(&app).len(), 1, "nothing is printed twice");
-    assert_eq!(events(&app.letter_status(&id).await, "printed").len(), 1);
+    assert_eq!(
+        events_named(&app.letter_status(&id).await, "printed").len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -114,7 +98,7 @@ async fn an_unread_letter_is_printed_at_the_deadline_and_a_read_one_is_not() {
     let kari = resident(&app, true).await;
     let unread = send(&app, &kari, "p-2").await;
     let read = send(&app, &kari, "p-3").await;
-    drain(&app).await;
+    app.drain_jobs().await;
     assert_eq!(app.letter_status(&unread).await["status"], "VARSLET");
     let view = app
         .store
@@ -128,16 +112,16 @@ async fn an_unread_letter_is_printed_at_the_deadline_and_a_read_one_is_not() {
         .unwrap();
 
     app.clock.advance(SignedDuration::from_hours(24 * 5));
-    drain(&app).await;
+    app.drain_jobs().await;
     let printed = app.letter_status(&unread).await;
     assert_eq!(printed["status"], "PRINTET");
     assert_eq!(
-        events(&printed, "sent_to_print")[0]["detail"]["reason"],
+        events_named(&printed, "sent_to_print")[0]["detail"]["reason"],
         "unread_at_deadline"
     );
     let kept = app.letter_status(&read).await;
     assert_eq!(kept["status"], "LEST");
-    assert!(events(&kept, "sent_to_print").is_empty());
+    assert!(events_named(&kept, "sent_to_print").is_empty());
     let m = manifest(&batches(&app)[0]);
     assert_eq!(m["letter_count"], 1, "only the unread letter is on paper");
 }
@@ -156,7 +140,7 @@ async fn a_digital_only_letter_is_never_printed() {
         .unwrap()
         .to_owned();
     app.clock.advance(SignedDuration::from_hours(24 * 10));
-    drain(&app).await;
+    app.drain_jobs().await;
     assert_ne!(app.letter_status(&id).await["status"], "PRINTET");
     assert!(batches(&app).is_empty());
 }
@@ -171,7 +155,7 @@ async fn letters_are_split_into_batches_of_the_configured_size_each_letter_in_ex
     for i in 0..5 {
         ids.push(send(&app, &reserved, &format!("p-b{i}")).await);
     }
-    drain(&app).await;
+    app.drain_jobs().await;
     let dirs = batches(&app);
     assert_eq!(dirs.len(), 3);
     let mut printed: Vec<String> = dirs
@@ -208,7 +192,7 @@ async fn a_batch_left_open_by_a_dead_worker_is_written_again_with_the_same_lette
         .unwrap()
         .unwrap();
     assert_eq!(taken.items.len(), 2);
-    drain(&app).await;
+    app.drain_jobs().await;
     assert!(
         batches(&app).is_empty(),
         "the dead worker's lease still holds"
@@ -216,7 +200,7 @@ async fn a_batch_left_open_by_a_dead_worker_is_written_again_with_the_same_lette
     assert_eq!(app.letter_status(&a).await["status"], "SENDT_PRINT");
 
     app.clock.advance(SignedDuration::from_mins(6));
-    drain(&app).await;
+    app.drain_jobs().await;
     let dirs = batches(&app);
     assert_eq!(dirs.len(), 1);
     let m = manifest(&dirs[0]);
@@ -228,7 +212,7 @@ async fn a_batch_left_open_by_a_dead_worker_is_written_again_with_the_same_lette
     for id in [&a, &b] {
         let s = app.letter_status(id).await;
         assert_eq!(s["status"], "PRINTET");
-        assert_eq!(events(&s, "printed").len(), 1);
+        assert_eq!(events_named(&s, "printed").len(), 1);
     }
     let counts = app.store.job_counts().await.unwrap();
     assert_eq!((counts.pending, counts.running, counts.dead), (0, 0, 0));
@@ -242,7 +226,7 @@ async fn the_batch_pdf_passes_qpdf_and_shows_address_and_text() {
     let app = TestApp::spawn().await;
     let reserved = app.first_candidate(CandidateGroup::Reserved).await;
     send(&app, &reserved, "p-q").await;
-    drain(&app).await;
+    app.drain_jobs().await;
     let pdf = batches(&app)[0].join("batch.pdf");
     let check = std::process::Command::new("qpdf")
         .arg("--check")

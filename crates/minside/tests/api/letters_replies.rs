@@ -1,7 +1,7 @@
 //! Replies: a resident writes back on a letter that allows it, with attachments whose type is
 //! sniffed; the sender gets a `replied` event and fetches the files through the API.
 
-use crate::helpers::{form_value, TestApp};
+use crate::helpers::{events_named, form_value, TestApp};
 use minside_core::person::{CandidateGroup, LoginCandidate};
 use serde_json::{json, Value};
 
@@ -63,16 +63,6 @@ async fn open(app: &TestApp, who: &LoginCandidate, id: &str) -> (String, String)
     (html, csrf)
 }
 
-fn replied(status: &Value) -> Vec<Value> {
-    status["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["event"] == "replied")
-        .cloned()
-        .collect()
-}
-
 #[tokio::test]
 async fn a_resident_replies_with_text_and_files_and_the_sender_gets_both() {
     let app = TestApp::spawn().await;
@@ -98,7 +88,7 @@ async fn a_resident_replies_with_text_and_files_and_the_sender_gets_both() {
     assert!(page.contains("Her er førerkortet.") && page.contains("forerkort.pdf"));
 
     let status = app.letter_status(&id).await;
-    let events = replied(&status);
+    let events = events_named(&status, "replied");
     assert_eq!(events.len(), 1);
     let detail = &events[0]["detail"];
     assert_eq!(detail["text"], "Her er førerkortet.\nHilsen Kari");
@@ -170,7 +160,7 @@ async fn problems_are_shown_in_the_residents_language_and_nothing_is_stored() {
     let forged = post_reply(&app, &id, form("not-the-token", "Hei", &[])).await;
     assert!(!forged.url().as_str().contains("sendt=1"));
     assert!(
-        replied(&app.letter_status(&id).await).is_empty(),
+        events_named(&app.letter_status(&id).await, "replied").is_empty(),
         "nothing was stored"
     );
 }
@@ -184,5 +174,5 @@ async fn a_letter_that_takes_no_replies_offers_no_form_and_refuses_one() {
     assert!(!html.contains("skriv-svar"));
     let r = post_reply(&app, &id, form(&csrf, "Hei", &[])).await;
     assert_eq!(r.status(), 403);
-    assert!(replied(&app.letter_status(&id).await).is_empty());
+    assert!(events_named(&app.letter_status(&id).await, "replied").is_empty());
 }

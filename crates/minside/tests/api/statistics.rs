@@ -30,10 +30,6 @@ async fn send(
         .to_owned()
 }
 
-async fn drain(app: &TestApp) {
-    while app.run_jobs().await.claimed() > 0 {}
-}
-
 async fn read(app: &TestApp, who: &LoginCandidate, id: &str) -> i64 {
     let v = app
         .store
@@ -65,7 +61,7 @@ async fn march_2027() -> TestApp {
     send(&app, &reserved, "Byggesak", "s-4", false).await;
     send(&app, &reserved, "Byggesak", "s-5", false).await;
     send(&app, &kari, "Byggesak", "s-6", false).await;
-    drain(&app).await;
+    app.drain_jobs().await;
     app.clock.advance(SignedDuration::from_mins(10));
     read(&app, &kari, &b[0]).await;
     app.clock.advance(SignedDuration::from_mins(20));
@@ -77,7 +73,7 @@ async fn march_2027() -> TestApp {
     app.clock.advance(SignedDuration::from_mins(20));
     read(&app, &kari, &b[2]).await;
     app.clock.advance(SignedDuration::from_hours(24 * 5));
-    drain(&app).await;
+    app.drain_jobs().await;
     app
 }
 

@@ -122,7 +122,7 @@ async fn a_case_system_sends_with_the_svarut_v3_contract_and_follows_it_with_sva
     assert_eq!(v3["statuser"][0]["status"], "AKSEPTERT");
     assert!(v3["statuser"][0]["sisteStatusEndring"].is_string());
 
-    while app.run_jobs().await.claimed() > 0 {}
+    app.drain_jobs().await;
     let v2 = post_json(
         &app,
         "/svarut/api/v2/kontoer/k/forsendelser/status-sok",
