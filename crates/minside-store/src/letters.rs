@@ -233,7 +233,7 @@ pub(crate) async fn for_recipient(
     fnr: &minside_core::ident::Fodselsnummer,
     public_id: &str,
 ) -> Result<Option<minside_core::letters::LetterView>, StoreError> {
-    use minside_core::letters::{ArchiveRef, DocumentMeta, LetterView};
+    use minside_core::letters::{ArchiveRef, LetterView};
     let Some(r) = sqlx::query(
         "select id, public_id, title, sender_unit, body, created_at, read_at, marked_unread, archived_at, required_loa, \
          archive_saksaar, archive_sekvensnummer, archive_journalpostnummer, response_options, response_deadline, \
@@ -264,15 +264,7 @@ pub(crate) async fn for_recipient(
         .await
         .map_err(db)?
         .iter()
-        .map(|d| {
-            Ok(DocumentMeta {
-                position: d.try_get("position").map_err(db)?,
-                filename: d.try_get("filename").map_err(db)?,
-                mime_type: d.try_get("mime_type").map_err(db)?,
-                size_bytes: d.try_get("size_bytes").map_err(db)?,
-                blob_key: d.try_get("blob_key").map_err(db)?,
-            })
-        })
+        .map(document_meta)
         .collect::<Result<_, StoreError>>()?;
     let loa: String = r.try_get("required_loa").map_err(db)?;
     let replies = crate::replies::for_letter(pool, id).await?;
@@ -488,6 +480,19 @@ pub(crate) async fn record_event(
 ) -> Result<(), StoreError> {
     let mut conn = pool.acquire().await.map_err(db)?;
     insert_event(&mut conn, letter_id, event, Some(detail), now).await
+}
+
+/// A `letter_documents` row (position, filename, mime_type, size_bytes, blob_key).
+pub(crate) fn document_meta(
+    d: &sqlx::any::AnyRow,
+) -> Result<minside_core::letters::DocumentMeta, StoreError> {
+    Ok(minside_core::letters::DocumentMeta {
+        position: d.try_get("position").map_err(db)?,
+        filename: d.try_get("filename").map_err(db)?,
+        mime_type: d.try_get("mime_type").map_err(db)?,
+        size_bytes: d.try_get("size_bytes").map_err(db)?,
+        blob_key: d.try_get("blob_key").map_err(db)?,
+    })
 }
 
 /// Adds one event to a letter's log (in the caller's transaction). The log is also the webhook

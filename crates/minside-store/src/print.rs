@@ -186,13 +186,7 @@ async fn load_batch(pool: &AnyPool, batch_id: i64) -> Result<PrintBatch, StoreEr
     .map(|d| {
         Ok((
             d.try_get("letter_id").map_err(db)?,
-            DocumentMeta {
-                position: d.try_get("position").map_err(db)?,
-                filename: d.try_get("filename").map_err(db)?,
-                mime_type: d.try_get("mime_type").map_err(db)?,
-                size_bytes: d.try_get("size_bytes").map_err(db)?,
-                blob_key: d.try_get("blob_key").map_err(db)?,
-            },
+            crate::letters::document_meta(d)?,
         ))
     })
     .collect::<Result<_, StoreError>>()?;
