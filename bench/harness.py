@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Runs the measurements for bench/run and writes the report (see bench/README.md)."""
+import argparse
+import datetime
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PAGES = ["dashboard", "inbox", "letter"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wrk(url, script, conns, duration, env):
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{conns}", f"-d{duration}s", "--timeout", "10s", "-s", script, url],
+        capture_output=True, text=True, env={**os.environ, **env}, check=True).stdout
+    m = re.search(r"RESULT rps=([\d.]+) p50=([\d.]+) p90=([\d.]+) p99=([\d.]+) max=([\d.]+) errors=(\d+) non2xx=(\d+)", out)
+    if not m:
+        raise RuntimeError(out)
+    keys = ["rps", "p50", "p90", "p99", "max", "errors", "non2xx"]
+    return {k: float(v) for k, v in zip(keys, m.groups())}
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def measure_scale(args, persons, work):
+    data = os.path.join(work, f"data-{persons}")
+    t0 = time.time()
+    server = subprocess.Popen([args.bin, "demo", "--listen", "127.0.0.1:0", "--persons", str(persons), "--data", data],
+                              stdout=subprocess.PIPE, stderr=open(os.path.join(work, f"server-{persons}.log"), "w"), text=True)
+    first = server.stdout.readline().strip()
+    base = first.removeprefix("minside is running at ")
+    seed_s = time.time() - t0
+    db = os.path.join(data, "minside.db")
+    db_mb = sum(os.path.getsize(os.path.join(data, f)) for f in os.listdir(data) if f.startswith("minside.db")) / 1e6
+    sessions = os.path.join(work, f"sessions-{persons}.txt")
+    with open(sessions, "w") as f:
+        subprocess.run(["python3", os.path.join(HERE, "sessions.py"), base, db, str(args.sessions)], stdout=f, check=True)
+    n_sessions = sum(1 for _ in open(sessions))
+    # The static ceiling: nginx serving a file of the dashboard's size.
+    cookie = open(sessions).readline().split("\t")[0]
+    req = urllib.request.Request(f"{base}/min-side", headers={"Cookie": cookie})
+    page = urllib.request.urlopen(req).read()
+    root = os.path.join(work, "static")
+    os.makedirs(root, exist_ok=True)
+    with open(os.path.join(root, "dashboard.html"), "wb") as f:
+        f.write(page)
+    port = free_port()
+    conf = os.path.join(work, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"daemon off; worker_processes 1; pid {work}/nginx.pid; error_log {work}/nginx.err;\n"
+                f"events {{ worker_connections 1024; }}\n"
+                f"http {{ access_log off; server {{ listen 127.0.0.1:{port}; root {root}; }} }}\n")
+    nginx = subprocess.Popen(["nginx", "-c", conf, "-p", work])
+    time.sleep(0.5)
+    static_url = f"http://127.0.0.1:{port}/dashboard.html"
+    results = {}
+    cpu0, wall0 = cpu_seconds(server.pid), time.time()
+    for conns in args.connections:
+        for page_name in PAGES:
+            a, b = [], []
+            for _ in range(args.runs):
+                a.append(wrk(static_url, os.path.join(HERE, "static.lua"), conns, args.duration, {}))
+                b.append(wrk(base, os.path.join(HERE, "load.lua"), conns, args.duration,
+                             {"PAGE": page_name, "SESSIONS": sessions}))
+            results[(conns, page_name)] = (a, b)
+    cpu_cores = (cpu_seconds(server.pid) - cpu0) / (time.time() - wall0)
+    rss = peak_rss_mb(server.pid)
+    nginx.terminate()
+    server.terminate()
+    server.wait()
+    return {"persons": persons, "seed_s": seed_s, "db_mb": db_mb, "sessions": n_sessions,
+            "page_bytes": len(page), "results": results, "cpu_cores": cpu_cores, "rss_mb": rss}
+
+
+def med(runs, key):
+    return statistics.median(r[key] for r in runs)
+
+
+def report(args, scales):
+    host = platform.node() or "machine"
+    day = datetime.date.today().isoformat()
+    path = os.path.join(HERE, "results", f"{day}-{host}.md")
+    lines = [f"# minside benchmark {day} on {host}", "",
+             f"Command: `bench/run --scales \"{' '.join(map(str, args.scales))}\" --runs {args.runs} --duration {args.duration}`",
+             f"Machine: {os.cpu_count()} cores, Linux {platform.release()}; release build, SQLite (embedded default).",
+             f"Each cell: median of {args.runs} runs of {args.duration} s with wrk (2 threads), minside and the nginx static ceiling alternated run by run.", ""]
+    for s in scales:
+        lines += [f"## {s['persons']:,} residents", "",
+                  f"Seed (demo, persons + letters + start): {s['seed_s']:.1f} s; database {s['db_mb']:.1f} MB; "
+                  f"{s['sessions']} residents logged in through the test IdP; dashboard {s['page_bytes']:,} bytes.",
+                  f"Server during the load: peak RSS {s['rss_mb']:.0f} MB, CPU {s['cpu_cores']:.2f} cores on average.", "",
+                  "| page | conns | minside req/s | static req/s | ratio | p50 ms | p90 ms | p99 ms | max ms | errors |",
+                  "|-|-|-|-|-|-|-|-|-|-|"]
+        for (conns, page), (a, b) in s["results"].items():
+            lines.append(f"| {page} | {conns} | {med(b, 'rps'):,.0f} | {med(a, 'rps'):,.0f} | 1/{med(a, 'rps') / max(med(b, 'rps'), 1):.1f} | "
+                         f"{med(b, 'p50'):.2f} | {med(b, 'p90'):.2f} | {med(b, 'p99'):.2f} | {med(b, 'max'):.1f} | "
+                         f"{int(sum(r['errors'] + r['non2xx'] for r in b))} |")
+        lines.append("")
+    if len(scales) > 1:
+        base = scales[0]
+        lines += ["## Scale curve (dashboard, 32 connections)", "", "| residents | req/s | ratio to smallest |", "|-|-|-|"]
+        for s in scales:
+            r = med(s["results"][(32, "dashboard")][1], "rps")
+            lines.append(f"| {s['persons']:,} | {r:,.0f} | {r / med(base['results'][(32, 'dashboard')][1], 'rps'):.2f} |")
+        lines.append("")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print(f"report: {path}")
+    return path
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--bin", required=True)
+    p.add_argument("--scales", default="10000", type=lambda s: [int(x) for x in s.split()])
+    p.add_argument("--runs", default=3, type=int)
+    p.add_argument("--duration", default=5, type=int)
+    p.add_argument("--sessions", default=200, type=int)
+    p.add_argument("--connections", default="32 256", type=lambda s: [int(x) for x in s.split()])
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory(prefix="minside-bench-") as work:
+        scales = [measure_scale(args, n, work) for n in args.scales]
+        report(args, scales)
+
+
+if __name__ == "__main__":
+    main()
