@@ -25,7 +25,7 @@ def free_port():
 def wrk(url, script, conns, duration, env):
     out = subprocess.run(
         ["wrk", "-t2", f"-c{conns}", f"-d{duration}s", "--timeout", "10s", "-s", script, url],
-        capture_output=True, text=True, env={**os.environ, **env}, check=True).stdout
+        capture_output=True, text=True, env={**os.environ, "BENCH_DIR": HERE, **env}, check=True).stdout
     m = re.search(r"RESULT rps=([\d.]+) p50=([\d.]+) p90=([\d.]+) p99=([\d.]+) max=([\d.]+) errors=(\d+) non2xx=(\d+)", out)
     if not m:
         raise RuntimeError(out)
