@@ -296,6 +296,16 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Sends a letter that must be accepted (201) and returns its id.
+    pub async fn send_letter_ok(&self, body: &serde_json::Value) -> String {
+        let r = self.post_letter(body).await;
+        assert_eq!(r.status(), 201, "the letter is accepted");
+        r.json::<serde_json::Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     /// The sender's view of a letter: status and events.
     pub async fn letter_status(&self, id: &str) -> serde_json::Value {
         reqwest::Client::new()

@@ -3,25 +3,19 @@
 
 use crate::helpers::{events_named, form_value, TestApp};
 use minside_core::person::{CandidateGroup, LoginCandidate};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
 const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13];
 const BOUNDARY: &str = "reply-boundary-3f9a";
 
 async fn send(app: &TestApp, to: &LoginCandidate, sender_ref: &str, reply_allowed: bool) -> String {
-    let r = app
-        .post_letter(
-            &json!({"sender_ref": sender_ref, "recipient": {"fodselsnummer": to.fnr.as_str()},
+    app.send_letter_ok(
+        &json!({"sender_ref": sender_ref, "recipient": {"fodselsnummer": to.fnr.as_str()},
             "title": "Søknad om parkeringstillatelse", "sender_unit": "Bymiljø",
             "body": "Vi trenger en kopi av førerkortet ditt.", "reply_allowed": reply_allowed}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    r.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    )
+    .await
 }
 
 fn form(csrf: &str, text: &str, files: &[(&str, &[u8])]) -> Vec<u8> {

@@ -22,12 +22,7 @@ async fn send(
         body["response_deadline"] =
             json!((app.clock.now() + SignedDuration::from_hours(24 * 20)).to_string());
     }
-    let r = app.post_letter(&body).await;
-    assert_eq!(r.status(), 201);
-    r.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    app.send_letter_ok(&body).await
 }
 
 async fn read(app: &TestApp, who: &LoginCandidate, id: &str) -> i64 {
