@@ -209,12 +209,12 @@ async fn ten_thousand_letters_from_the_api_to_the_statistics() {
     }
 
     // And the statistics add up.
-    let stats: Value = reqwest::Client::new()
-        .get(app.url("/api/v1/statistics/letters?from=2027-03&to=2027-03"))
-        .bearer_auth(app.api_token("minside:statistics.read"))
-        .send()
+    let stats: Value = app
+        .api_get(
+            "/api/v1/statistics/letters?from=2027-03&to=2027-03",
+            "minside:statistics.read",
+        )
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

@@ -308,15 +308,40 @@ impl TestApp {
 
     /// The sender's view of a letter: status and events.
     pub async fn letter_status(&self, id: &str) -> serde_json::Value {
+        self.api_get(
+            &format!("/api/v1/letters/{id}/status"),
+            "minside:letters.read",
+        )
+        .await
+        .json()
+        .await
+        .unwrap()
+    }
+
+    /// A GET as the test back-office client with a token for `scope`.
+    pub async fn api_get(&self, path: &str, scope: &str) -> reqwest::Response {
         reqwest::Client::new()
-            .get(self.url(&format!("/api/v1/letters/{id}/status")))
-            .bearer_auth(self.api_token("minside:letters.read"))
+            .get(self.url(path))
+            .bearer_auth(self.api_token(scope))
             .send()
             .await
             .unwrap()
-            .json()
+    }
+
+    /// The resident opens the letter (as the letter page records it); returns its row id.
+    pub async fn read_letter(&self, fnr: &minside_core::ident::Fodselsnummer, id: &str) -> i64 {
+        use minside_core::ports::{Clock, Store};
+        let view = self
+            .store
+            .letter_for_recipient(fnr, id)
             .await
             .unwrap()
+            .unwrap();
+        self.store
+            .mark_letter_read(view.id, self.clock.now())
+            .await
+            .unwrap();
+        view.id
     }
 
     pub fn url(&self, path: &str) -> String {

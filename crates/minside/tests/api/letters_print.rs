@@ -93,16 +93,7 @@ async fn an_unread_letter_is_printed_at_the_deadline_and_a_read_one_is_not() {
     let read = send(&app, &kari, "p-3").await;
     app.drain_jobs().await;
     assert_eq!(app.letter_status(&unread).await["status"], "VARSLET");
-    let view = app
-        .store
-        .letter_for_recipient(&kari.fnr, &read)
-        .await
-        .unwrap()
-        .unwrap();
-    app.store
-        .mark_letter_read(view.id, app.clock.now())
-        .await
-        .unwrap();
+    app.read_letter(&kari.fnr, &read).await;
 
     app.clock.advance(SignedDuration::from_hours(24 * 5));
     app.drain_jobs().await;

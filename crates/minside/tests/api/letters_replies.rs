@@ -93,14 +93,12 @@ async fn a_resident_replies_with_text_and_files_and_the_sender_gets_both() {
     assert_eq!(detail["attachments"][1]["mime_type"], "application/pdf");
 
     let reply = detail["reply"].as_str().unwrap();
-    let file = reqwest::Client::new()
-        .get(app.url(&format!(
-            "/api/v1/letters/{id}/replies/{reply}/attachments/0"
-        )))
-        .bearer_auth(app.api_token("minside:letters.read"))
-        .send()
-        .await
-        .unwrap();
+    let file = app
+        .api_get(
+            &format!("/api/v1/letters/{id}/replies/{reply}/attachments/0"),
+            "minside:letters.read",
+        )
+        .await;
     assert_eq!(file.status(), 200);
     assert_eq!(file.headers()["content-type"], "image/png");
     assert_eq!(file.bytes().await.unwrap().as_ref(), PNG);
@@ -112,14 +110,12 @@ async fn a_resident_replies_with_text_and_files_and_the_sender_gets_both() {
         PDF,
         "the resident can open their own attachment"
     );
-    let other = reqwest::Client::new()
-        .get(app.url(&format!(
-            "/api/v1/letters/{id}/replies/{reply}/attachments/9"
-        )))
-        .bearer_auth(app.api_token("minside:letters.read"))
-        .send()
-        .await
-        .unwrap();
+    let other = app
+        .api_get(
+            &format!("/api/v1/letters/{id}/replies/{reply}/attachments/9"),
+            "minside:letters.read",
+        )
+        .await;
     assert_eq!(other.status(), 404);
 }
 

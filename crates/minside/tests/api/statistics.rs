@@ -25,20 +25,6 @@ async fn send(
     app.send_letter_ok(&body).await
 }
 
-async fn read(app: &TestApp, who: &LoginCandidate, id: &str) -> i64 {
-    let v = app
-        .store
-        .letter_for_recipient(&who.fnr, id)
-        .await
-        .unwrap()
-        .unwrap();
-    app.store
-        .mark_letter_read(v.id, app.clock.now())
-        .await
-        .unwrap();
-    v.id
-}
-
 /// Six letters in March 2027: three from Barnehage read after 10, 30 and 50 minutes (one of them
 /// answered); three from Byggesak printed (two to a reserved resident at once, one unread at the
 /// deadline).
@@ -58,15 +44,15 @@ async fn march_2027() -> TestApp {
     send(&app, &kari, "Byggesak", "s-6", false).await;
     app.drain_jobs().await;
     app.clock.advance(SignedDuration::from_mins(10));
-    read(&app, &kari, &b[0]).await;
+    app.read_letter(&kari.fnr, &b[0]).await;
     app.clock.advance(SignedDuration::from_mins(20));
-    let answered = read(&app, &kari, &b[1]).await;
+    let answered = app.read_letter(&kari.fnr, &b[1]).await;
     app.store
         .answer_letter(answered, "accept", &kari.fnr, app.clock.now(), &[])
         .await
         .unwrap();
     app.clock.advance(SignedDuration::from_mins(20));
-    read(&app, &kari, &b[2]).await;
+    app.read_letter(&kari.fnr, &b[2]).await;
     app.clock.advance(SignedDuration::from_hours(24 * 5));
     app.drain_jobs().await;
     app
@@ -79,12 +65,12 @@ const CSV: &str = "month,sender_unit,sent,read_digitally,printed,answered,median
 #[tokio::test]
 async fn the_api_counts_exactly_what_happened_and_the_money_saved() {
     let app = march_2027().await;
-    let r = reqwest::Client::new()
-        .get(app.url("/api/v1/statistics/letters?from=2027-02&to=2027-03"))
-        .bearer_auth(app.api_token("minside:statistics.read"))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .api_get(
+            "/api/v1/statistics/letters?from=2027-02&to=2027-03",
+            "minside:statistics.read",
+        )
+        .await;
     assert_eq!(r.status(), 200);
     let s: Value = r.json().await.unwrap();
     assert_eq!(s["saving_per_letter_nok"], 22);
@@ -106,20 +92,17 @@ async fn the_api_counts_exactly_what_happened_and_the_money_saved() {
         "median_minutes_to_read": 30, "money_saved_nok": 66})
     );
 
-    let bad = reqwest::Client::new()
-        .get(app.url("/api/v1/statistics/letters?from=2027-03&to=2026-01"))
-        .bearer_auth(app.api_token("minside:statistics.read"))
-        .send()
-        .await
-        .unwrap();
+    let bad = app
+        .api_get(
+            "/api/v1/statistics/letters?from=2027-03&to=2026-01",
+            "minside:statistics.read",
+        )
+        .await;
     assert_eq!(bad.status(), 422);
     assert_eq!(bad.headers()["content-type"], "application/problem+json");
-    let no_scope = reqwest::Client::new()
-        .get(app.url("/api/v1/statistics/letters"))
-        .bearer_auth(app.api_token("minside:letters.read"))
-        .send()
-        .await
-        .unwrap();
+    let no_scope = app
+        .api_get("/api/v1/statistics/letters", "minside:letters.read")
+        .await;
     assert_eq!(no_scope.status(), 403);
 }
 

@@ -133,12 +133,12 @@ async fn a_case_system_sends_with_the_svarut_v3_contract_and_follows_it_with_sva
         v2["statuser"][0]["status"], "PRINTET",
         "the reserved resident gets paper"
     );
-    let events: Value = reqwest::Client::new()
-        .get(app.url(&format!("/svarut/api/v2/forsendelser/{id}/hendelser")))
-        .bearer_auth(app.api_token("minside:letters.read"))
-        .send()
+    let events: Value = app
+        .api_get(
+            &format!("/svarut/api/v2/forsendelser/{id}/hendelser"),
+            "minside:letters.read",
+        )
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
