@@ -4,7 +4,7 @@ use crate::access_log::{Access, AccessLogEntry};
 use crate::ident::Fodselsnummer;
 use crate::jobs::{Job, JobId, NewJob};
 use crate::letters::{
-    InboxPage, InboxQuery, LetterReceipt, LetterStatusView, LetterView, NewLetter,
+    InboxCounts, InboxPage, InboxQuery, LetterReceipt, LetterStatusView, LetterView, NewLetter,
 };
 use crate::person::{
     ContactRecord, Dashboard, LoginCandidate, Person, PersonId, Population, StaffUser,
@@ -91,8 +91,8 @@ pub trait Store: Send + Sync {
 
     /// The person with this number, if resident.
     async fn person_by_fnr(&self, fnr: &Fodselsnummer) -> Result<Option<Person>, StoreError>;
-    /// Everything the dashboard shows for one person.
-    async fn dashboard(&self, person: PersonId) -> Result<Option<Dashboard>, StoreError>;
+    /// The register data the dashboard shows for one person, if they are in the register.
+    async fn dashboard(&self, fnr: &Fodselsnummer) -> Result<Option<Dashboard>, StoreError>;
     /// Reads a person's register data for staff or a system and writes the access log entry in
     /// the same transaction. `None` (and no entry) when no such person exists.
     async fn read_person_logged(
@@ -149,6 +149,8 @@ pub trait Store: Send + Sync {
         public_id: &str,
     ) -> Result<Option<LetterStatusView>, StoreError>;
 
+    /// A resident's letter counts (zero when they have no letters).
+    async fn inbox_counts(&self, fnr: &Fodselsnummer) -> Result<InboxCounts, StoreError>;
     /// One page of a resident's inbox, newest first.
     async fn inbox(&self, fnr: &Fodselsnummer, query: &InboxQuery)
         -> Result<InboxPage, StoreError>;

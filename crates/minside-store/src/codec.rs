@@ -37,3 +37,49 @@ pub(crate) fn opt_time(
         .map(from_ts)
         .transpose()
 }
+
+/// Reading columns by name from a row of either driver: the row mappings are written once and
+/// serve both the sqlx queries and the direct SQLite reads of the hot pages (`fast.rs`).
+pub(crate) trait Cols {
+    fn int(&self, column: &str) -> Result<i64, StoreError>;
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError>;
+    fn text(&self, column: &str) -> Result<String, StoreError>;
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError>;
+
+    fn time(&self, column: &str) -> Result<Timestamp, StoreError> {
+        from_ts(self.int(column)?)
+    }
+    fn opt_time(&self, column: &str) -> Result<Option<Timestamp>, StoreError> {
+        self.opt_int(column)?.map(from_ts).transpose()
+    }
+}
+
+impl Cols for sqlx::any::AnyRow {
+    fn int(&self, column: &str) -> Result<i64, StoreError> {
+        sqlx::Row::try_get(self, column).map_err(crate::db)
+    }
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
+        sqlx::Row::try_get(self, column).map_err(crate::db)
+    }
+    fn text(&self, column: &str) -> Result<String, StoreError> {
+        sqlx::Row::try_get(self, column).map_err(crate::db)
+    }
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        sqlx::Row::try_get(self, column).map_err(crate::db)
+    }
+}
+
+impl Cols for rusqlite::Row<'_> {
+    fn int(&self, column: &str) -> Result<i64, StoreError> {
+        self.get(column).map_err(crate::fast::err)
+    }
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
+        self.get(column).map_err(crate::fast::err)
+    }
+    fn text(&self, column: &str) -> Result<String, StoreError> {
+        self.get(column).map_err(crate::fast::err)
+    }
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        self.get(column).map_err(crate::fast::err)
+    }
+}

@@ -1,7 +1,8 @@
 //! Letters: creation with documents, event and jobs in one transaction; receipts and status.
 
-use crate::codec::{from_ts, opt_time, opt_ts, ts};
+use crate::codec::{from_ts, opt_time, opt_ts, ts, Cols};
 use crate::db;
+use crate::fast::{Arg, Reader};
 use crate::jobs::enqueue_in;
 use minside_core::jobs::NewJob;
 use minside_core::letters::{
@@ -106,6 +107,7 @@ pub(crate) async fn create(
         .map_err(db)?;
     }
     insert_event(&mut tx, id, "created", None, l.created_at).await?;
+    crate::summaries::refresh_for_letter(&mut tx, id).await?;
     for job in jobs {
         enqueue_in(&mut tx, job, l.created_at).await?;
     }
@@ -151,12 +153,8 @@ pub(crate) async fn status_view(
     }))
 }
 
-fn fnr_param(fnr: &minside_core::ident::Fodselsnummer) -> String {
-    fnr.as_str().to_owned()
-}
-
 pub(crate) async fn inbox(
-    pool: &AnyPool,
+    reader: Reader<'_>,
     fnr: &minside_core::ident::Fodselsnummer,
     q: &minside_core::letters::InboxQuery,
 ) -> Result<minside_core::letters::InboxPage, StoreError> {
@@ -189,111 +187,114 @@ pub(crate) async fn inbox(
         .as_deref()
         .map(|s| format!("%{}%", s.to_lowercase().replace(['%', '_'], "")))
         .unwrap_or_default();
-    let rows = sqlx::query(&sql)
-        .bind(fnr_param(fnr))
-        .bind(ts(q.now))
-        .bind(q.limit + 1)
-        .bind(q.after.map_or(0, |c| ts(c.created_at)))
-        .bind(q.after.map_or(0, |c| c.id))
-        .bind(pattern)
-        .fetch_all(pool)
-        .await
-        .map_err(db)?;
+    let cursor_at = q.after.map_or(0, |c| ts(c.created_at));
+    let cursor_id = q.after.map_or(0, |c| c.id);
+    let rows = reader
+        .all(
+            &sql,
+            &[
+                Arg::Text(fnr.as_str()),
+                Arg::Int(ts(q.now)),
+                Arg::Int(q.limit + 1),
+                Arg::Int(cursor_at),
+                Arg::Int(cursor_id),
+                Arg::Text(&pattern),
+            ],
+            |r| {
+                let created = r.time("created_at")?;
+                let cursor = InboxCursor {
+                    created_at: created,
+                    id: r.int("id")?,
+                };
+                let item = InboxItem {
+                    public_id: r.text("public_id")?,
+                    title: r.text("title")?,
+                    sender_unit: r.text("sender_unit")?,
+                    created_at: created,
+                    read: r.opt_int("read_at")?.is_some() && r.int("marked_unread")? == 0,
+                    response_deadline: r.opt_time("response_deadline")?,
+                    answered: r.opt_int("answered_at")?.is_some(),
+                    options: parse_options(r.opt_text("response_options")?)?,
+                };
+                Ok((cursor, item))
+            },
+        )
+        .await?;
+    let more = rows.len() as i64 > q.limit;
     let mut items = Vec::new();
     let mut last = None;
-    for r in rows.iter().take(usize::try_from(q.limit).unwrap_or(0)) {
-        let read_at: Option<i64> = r.try_get("read_at").map_err(db)?;
-        let marked: i64 = r.try_get("marked_unread").map_err(db)?;
-        let created = from_ts(r.try_get("created_at").map_err(db)?)?;
-        last = Some(InboxCursor {
-            created_at: created,
-            id: r.try_get("id").map_err(db)?,
-        });
-        items.push(InboxItem {
-            public_id: r.try_get("public_id").map_err(db)?,
-            title: r.try_get("title").map_err(db)?,
-            sender_unit: r.try_get("sender_unit").map_err(db)?,
-            created_at: created,
-            read: read_at.is_some() && marked == 0,
-            response_deadline: opt_time(r, "response_deadline")?,
-            answered: opt_time(r, "answered_at")?.is_some(),
-            options: parse_options(r.try_get("response_options").map_err(db)?)?,
-        });
+    for (cursor, item) in rows.into_iter().take(usize::try_from(q.limit).unwrap_or(0)) {
+        last = Some(cursor);
+        items.push(item);
     }
-    let next = if rows.len() as i64 > q.limit {
-        last
-    } else {
-        None
-    };
+    let next = if more { last } else { None };
     Ok(InboxPage { items, next })
 }
 
 pub(crate) async fn for_recipient(
-    pool: &AnyPool,
+    reader: Reader<'_>,
     fnr: &minside_core::ident::Fodselsnummer,
     public_id: &str,
 ) -> Result<Option<minside_core::letters::LetterView>, StoreError> {
     use minside_core::letters::{ArchiveRef, LetterView};
-    let Some(r) = sqlx::query(
-        "select id, public_id, title, sender_unit, body, created_at, read_at, marked_unread, archived_at, required_loa, \
-         archive_saksaar, archive_sekvensnummer, archive_journalpostnummer, response_options, response_deadline, \
-         answer_code, answered_at, reply_allowed from letters where recipient_fnr = $1 and public_id = $2",
-    )
-    .bind(fnr_param(fnr))
-    .bind(public_id)
-    .fetch_optional(pool)
-    .await
-    .map_err(db)?
+    let Some(mut letter) = reader
+        .optional(
+            "select id, public_id, title, sender_unit, body, created_at, read_at, marked_unread, archived_at, \
+             required_loa, archive_saksaar, archive_sekvensnummer, archive_journalpostnummer, response_options, \
+             response_deadline, answer_code, answered_at, reply_allowed \
+             from letters where recipient_fnr = $1 and public_id = $2",
+            &[Arg::Text(fnr.as_str()), Arg::Text(public_id)],
+            |r| {
+                let archive_ref = match (
+                    r.opt_int("archive_saksaar")?,
+                    r.opt_int("archive_sekvensnummer")?,
+                ) {
+                    (Some(saksaar), Some(sekvensnummer)) => Some(ArchiveRef {
+                        saksaar,
+                        sekvensnummer,
+                        journalpostnummer: r.opt_int("archive_journalpostnummer")?,
+                    }),
+                    _ => None,
+                };
+                Ok(LetterView {
+                    reply_allowed: r.int("reply_allowed")? == 1,
+                    replies: Vec::new(),
+                    id: r.int("id")?,
+                    public_id: r.text("public_id")?,
+                    title: r.text("title")?,
+                    sender_unit: r.text("sender_unit")?,
+                    body: r.opt_text("body")?,
+                    created_at: r.time("created_at")?,
+                    read_at: r.opt_time("read_at")?,
+                    marked_unread: r.int("marked_unread")? == 1,
+                    archived: r.opt_int("archived_at")?.is_some(),
+                    required_loa: minside_core::auth::Loa::from_acr(&r.text("required_loa")?)
+                        .ok_or_else(|| StoreError::Corrupt("letters.required_loa".into()))?,
+                    archive_ref,
+                    response_options: parse_options(r.opt_text("response_options")?)?,
+                    response_deadline: r.opt_time("response_deadline")?,
+                    answer: match (r.opt_text("answer_code")?, r.opt_time("answered_at")?) {
+                        (Some(code), Some(at)) => Some((code, at)),
+                        _ => None,
+                    },
+                    documents: Vec::new(),
+                })
+            },
+        )
+        .await?
     else {
         return Ok(None);
     };
-    let id: i64 = r.try_get("id").map_err(db)?;
-    let opt_i = |c: &str| r.try_get::<Option<i64>, _>(c).map_err(db);
-    let archive_ref = match (opt_i("archive_saksaar")?, opt_i("archive_sekvensnummer")?) {
-        (Some(saksaar), Some(sekvensnummer)) => Some(ArchiveRef {
-            saksaar,
-            sekvensnummer,
-            journalpostnummer: opt_i("archive_journalpostnummer")?,
-        }),
-        _ => None,
-    };
-    let response_options = parse_options(r.try_get("response_options").map_err(db)?)?;
-    let documents = sqlx::query("select position, filename, mime_type, size_bytes, blob_key from letter_documents where letter_id = $1 order by position")
-        .bind(id)
-        .fetch_all(pool)
-        .await
-        .map_err(db)?
-        .iter()
-        .map(document_meta)
-        .collect::<Result<_, StoreError>>()?;
-    let loa: String = r.try_get("required_loa").map_err(db)?;
-    let replies = crate::replies::for_letter(pool, id).await?;
-    Ok(Some(LetterView {
-        reply_allowed: r.try_get::<i64, _>("reply_allowed").map_err(db)? == 1,
-        replies,
-        id,
-        public_id: r.try_get("public_id").map_err(db)?,
-        title: r.try_get("title").map_err(db)?,
-        sender_unit: r.try_get("sender_unit").map_err(db)?,
-        body: r.try_get("body").map_err(db)?,
-        created_at: from_ts(r.try_get("created_at").map_err(db)?)?,
-        read_at: opt_i("read_at")?.map(from_ts).transpose()?,
-        marked_unread: r.try_get::<i64, _>("marked_unread").map_err(db)? == 1,
-        archived: opt_i("archived_at")?.is_some(),
-        required_loa: minside_core::auth::Loa::from_acr(&loa)
-            .ok_or_else(|| StoreError::Corrupt("letters.required_loa".into()))?,
-        archive_ref,
-        response_options,
-        response_deadline: opt_i("response_deadline")?.map(from_ts).transpose()?,
-        answer: match (
-            r.try_get::<Option<String>, _>("answer_code").map_err(db)?,
-            opt_i("answered_at")?,
-        ) {
-            (Some(code), Some(at)) => Some((code, from_ts(at)?)),
-            _ => None,
-        },
-        documents,
-    }))
+    letter.documents = reader
+        .all(
+            "select position, filename, mime_type, size_bytes, blob_key from letter_documents \
+             where letter_id = $1 order by position",
+            &[Arg::Int(letter.id)],
+            document_meta,
+        )
+        .await?;
+    letter.replies = crate::replies::for_letter(reader, letter.id).await?;
+    Ok(Some(letter))
 }
 
 pub(crate) async fn mark_read(
@@ -323,6 +324,7 @@ pub(crate) async fn mark_read(
             .await
             .map_err(db)?;
     }
+    crate::summaries::refresh_for_letter(&mut tx, letter_id).await?;
     tx.commit().await.map_err(db)?;
     Ok(first)
 }
@@ -333,22 +335,26 @@ pub(crate) async fn set_archived(
     archived: bool,
     now: jiff::Timestamp,
 ) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await.map_err(db)?;
     sqlx::query("update letters set archived_at = $1 where id = $2")
         .bind(archived.then(|| ts(now)))
         .bind(letter_id)
-        .execute(pool)
+        .execute(&mut *tx)
         .await
         .map_err(db)?;
-    Ok(())
+    crate::summaries::refresh_for_letter(&mut tx, letter_id).await?;
+    tx.commit().await.map_err(db)
 }
 
 pub(crate) async fn mark_unread(pool: &AnyPool, letter_id: i64) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await.map_err(db)?;
     sqlx::query("update letters set marked_unread = 1 where id = $1 and read_at is not null")
         .bind(letter_id)
-        .execute(pool)
+        .execute(&mut *tx)
         .await
         .map_err(db)?;
-    Ok(())
+    crate::summaries::refresh_for_letter(&mut tx, letter_id).await?;
+    tx.commit().await.map_err(db)
 }
 
 pub(crate) async fn answer(
@@ -377,6 +383,7 @@ pub(crate) async fn answer(
     // The sender learns which option and when; "by" is the recipient (no number in the event).
     let detail = serde_json::json!({"option": option, "by": "recipient"}).to_string();
     insert_event(&mut tx, letter_id, "answered", Some(&detail), now).await?;
+    crate::summaries::refresh_for_letter(&mut tx, letter_id).await?;
     for job in jobs {
         enqueue_in(&mut tx, job, now).await?;
     }
@@ -484,14 +491,14 @@ pub(crate) async fn record_event(
 
 /// A `letter_documents` row (position, filename, mime_type, size_bytes, blob_key).
 pub(crate) fn document_meta(
-    d: &sqlx::any::AnyRow,
+    d: &dyn Cols,
 ) -> Result<minside_core::letters::DocumentMeta, StoreError> {
     Ok(minside_core::letters::DocumentMeta {
-        position: d.try_get("position").map_err(db)?,
-        filename: d.try_get("filename").map_err(db)?,
-        mime_type: d.try_get("mime_type").map_err(db)?,
-        size_bytes: d.try_get("size_bytes").map_err(db)?,
-        blob_key: d.try_get("blob_key").map_err(db)?,
+        position: d.int("position")?,
+        filename: d.text("filename")?,
+        mime_type: d.text("mime_type")?,
+        size_bytes: d.int("size_bytes")?,
+        blob_key: d.text("blob_key")?,
     })
 }
 

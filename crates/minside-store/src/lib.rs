@@ -3,10 +3,12 @@
 //! One implementation over sqlx's `Any` driver: the SQL is written once in the dialect both
 //! engines share (`$1` placeholders, `returning`, bigint times), so the contract suite proves
 //! the same code on both. Schema differences live only in the parallel migration folders,
-//! which must hold the same file names (a test checks it).
+//! which must hold the same file names (a test checks it). The hottest reads run on direct
+//! read-only SQLite connections when the store is a SQLite file (`fast.rs`), with the same SQL.
 
 mod access_log;
 mod codec;
+mod fast;
 mod jobs;
 mod letters;
 mod migrations;
@@ -16,6 +18,7 @@ mod print;
 mod replies;
 mod sessions;
 mod statistics;
+mod summaries;
 mod webhooks;
 
 use minside_core::ports::StoreError;
@@ -31,6 +34,8 @@ pub use migrations::{migration_names, Backend};
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    /// Direct read-only connections for the hot reads on a SQLite file (see `fast.rs`).
+    direct: Option<std::sync::Arc<fast::DirectSqlite>>,
 }
 
 /// Options for opening a store.
@@ -78,7 +83,22 @@ impl SqlStore {
             .connect(&url)
             .await
             .map_err(db)?;
-        Ok(Self { pool, backend })
+        let direct = match backend {
+            Backend::Sqlite => fast::DirectSqlite::for_url(&url).map(std::sync::Arc::new),
+            Backend::Postgres => None,
+        };
+        Ok(Self {
+            pool,
+            backend,
+            direct,
+        })
+    }
+
+    fn reader(&self) -> fast::Reader<'_> {
+        fast::Reader {
+            pool: &self.pool,
+            direct: self.direct.as_deref(),
+        }
     }
 
     /// Which engine this store runs on.
@@ -167,9 +187,9 @@ impl minside_core::ports::Store for SqlStore {
 
     async fn dashboard(
         &self,
-        person: minside_core::person::PersonId,
+        fnr: &minside_core::ident::Fodselsnummer,
     ) -> Result<Option<minside_core::person::Dashboard>, StoreError> {
-        persons::dashboard(&self.pool, person).await
+        persons::dashboard(self.reader(), fnr).await
     }
 
     async fn read_person_logged(
@@ -210,7 +230,7 @@ impl minside_core::ports::Store for SqlStore {
         &self,
         key: &minside_core::session::SessionKey,
     ) -> Result<Option<minside_core::session::Session>, StoreError> {
-        sessions::get(&self.pool, key).await
+        sessions::get(self.reader(), key).await
     }
 
     async fn touch_session(
@@ -273,7 +293,14 @@ impl minside_core::ports::Store for SqlStore {
         fnr: &minside_core::ident::Fodselsnummer,
         query: &minside_core::letters::InboxQuery,
     ) -> Result<minside_core::letters::InboxPage, StoreError> {
-        letters::inbox(&self.pool, fnr, query).await
+        letters::inbox(self.reader(), fnr, query).await
+    }
+
+    async fn inbox_counts(
+        &self,
+        fnr: &minside_core::ident::Fodselsnummer,
+    ) -> Result<minside_core::letters::InboxCounts, StoreError> {
+        summaries::counts(self.reader(), fnr).await
     }
 
     async fn letter_for_recipient(
@@ -281,7 +308,7 @@ impl minside_core::ports::Store for SqlStore {
         fnr: &minside_core::ident::Fodselsnummer,
         public_id: &str,
     ) -> Result<Option<minside_core::letters::LetterView>, StoreError> {
-        letters::for_recipient(&self.pool, fnr, public_id).await
+        letters::for_recipient(self.reader(), fnr, public_id).await
     }
 
     async fn mark_letter_read(

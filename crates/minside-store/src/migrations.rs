@@ -55,6 +55,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0005_replies.sql"),
         include_str!("../migrations/postgres/0005_replies.sql"),
     ),
+    (
+        6,
+        "0006_person_summaries.sql",
+        include_str!("../migrations/sqlite/0006_person_summaries.sql"),
+        include_str!("../migrations/postgres/0006_person_summaries.sql"),
+    ),
 ];
 
 /// File names of the embedded migrations, in order.

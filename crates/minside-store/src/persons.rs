@@ -1,34 +1,33 @@
 //! Reads of the population register: a person, their dashboard, test-login candidates.
 
-use crate::codec::{corrupt, date};
+use crate::codec::{corrupt, date, Cols};
 use crate::db;
+use crate::fast::{Arg, Reader};
 use minside_core::auth::StaffRole;
 use minside_core::ident::{Fodselsnummer, Kommunenummer, MatrikkelId};
 use minside_core::person::{
     Address, CandidateGroup, Dashboard, LoginCandidate, Person, PersonId, Property, StaffUser,
 };
 use minside_core::ports::StoreError;
-use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
 pub(crate) const PERSON_COLUMNS: &str =
     "id, fodselsnummer, given_name, family_name, birth_date, street, postcode, city, kommunenummer";
 
-pub(crate) fn person_from_row(r: &AnyRow) -> Result<Person, StoreError> {
-    let get = |c: &str| r.try_get::<String, _>(c).map_err(db);
+pub(crate) fn person_from_row(r: &dyn Cols) -> Result<Person, StoreError> {
     Ok(Person {
-        id: PersonId(r.try_get("id").map_err(db)?),
-        fnr: Fodselsnummer::parse(&get("fodselsnummer")?)
+        id: PersonId(r.int("id")?),
+        fnr: Fodselsnummer::parse(&r.text("fodselsnummer")?)
             .map_err(corrupt("persons.fodselsnummer"))?,
-        given_name: get("given_name")?,
-        family_name: get("family_name")?,
-        birth_date: date(&get("birth_date")?)?,
+        given_name: r.text("given_name")?,
+        family_name: r.text("family_name")?,
+        birth_date: date(&r.text("birth_date")?)?,
         address: Address {
-            street: get("street")?,
-            postcode: get("postcode")?,
-            city: get("city")?,
+            street: r.text("street")?,
+            postcode: r.text("postcode")?,
+            city: r.text("city")?,
         },
-        kommunenummer: Kommunenummer::parse(&get("kommunenummer")?)
+        kommunenummer: Kommunenummer::parse(&r.text("kommunenummer")?)
             .map_err(corrupt("persons.kommunenummer"))?,
     })
 }
@@ -52,51 +51,42 @@ pub(crate) async fn by_fnr(
         .fetch_optional(pool)
         .await
         .map_err(db)?;
-    row.as_ref().map(person_from_row).transpose()
+    row.as_ref().map(|r| person_from_row(r)).transpose()
 }
 
 pub(crate) async fn dashboard(
-    pool: &AnyPool,
-    id: PersonId,
+    reader: Reader<'_>,
+    fnr: &Fodselsnummer,
 ) -> Result<Option<Dashboard>, StoreError> {
-    let sql = format!("select {PERSON_COLUMNS} from persons where id = $1");
-    let Some(row) = sqlx::query(&sql)
-        .bind(id.0)
-        .fetch_optional(pool)
-        .await
-        .map_err(db)?
+    let sql = format!("select {PERSON_COLUMNS} from persons where fodselsnummer = $1");
+    let Some(person) = reader
+        .optional(&sql, &[Arg::Text(fnr.as_str())], |r| person_from_row(r))
+        .await?
     else {
         return Ok(None);
     };
-    let person = person_from_row(&row)?;
-    let properties = sqlx::query(
-        "select p.matrikkel, p.address from properties p \
-         join property_owners o on o.property_id = p.id where o.person_id = $1 order by p.matrikkel",
-    )
-    .bind(id.0)
-    .fetch_all(pool)
-    .await
-    .map_err(db)?
-    .iter()
-    .map(|r| {
-        Ok(Property {
-            matrikkel: MatrikkelId::parse(&r.try_get::<String, _>("matrikkel").map_err(db)?)
-                .map_err(corrupt("properties.matrikkel"))?,
-            address: r.try_get("address").map_err(db)?,
-        })
-    })
-    .collect::<Result<Vec<_>, StoreError>>()?;
-    let children = sqlx::query(
-        "select c.given_name from guardianships g join persons c on c.id = g.child_id \
-         where g.guardian_id = $1 order by c.birth_date",
-    )
-    .bind(id.0)
-    .fetch_all(pool)
-    .await
-    .map_err(db)?
-    .iter()
-    .map(|r| r.try_get::<String, _>("given_name").map_err(db))
-    .collect::<Result<Vec<_>, _>>()?;
+    let properties = reader
+        .all(
+            "select p.matrikkel, p.address from properties p \
+             join property_owners o on o.property_id = p.id where o.person_id = $1 order by p.matrikkel",
+            &[Arg::Int(person.id.0)],
+            |r| {
+                Ok(Property {
+                    matrikkel: MatrikkelId::parse(&r.text("matrikkel")?)
+                        .map_err(corrupt("properties.matrikkel"))?,
+                    address: r.text("address")?,
+                })
+            },
+        )
+        .await?;
+    let children = reader
+        .all(
+            "select c.given_name from guardianships g join persons c on c.id = g.child_id \
+             where g.guardian_id = $1 order by c.birth_date",
+            &[Arg::Int(person.id.0)],
+            |r| r.text("given_name"),
+        )
+        .await?;
     Ok(Some(Dashboard {
         person,
         properties,

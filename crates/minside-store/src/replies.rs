@@ -1,54 +1,63 @@
 //! Residents' replies to letters, with attachments and the `replied` event.
 
-use crate::codec::{from_ts, ts};
+use crate::codec::{ts, Cols};
 use crate::db;
+use crate::fast::{Arg, Reader};
 use minside_core::letters::reply::{AttachmentMeta, NewReply, ReplyView};
 use minside_core::ports::StoreError;
 use sqlx::{AnyPool, Row};
 
-fn attachment(r: &sqlx::any::AnyRow) -> Result<AttachmentMeta, StoreError> {
+fn attachment(r: &dyn Cols) -> Result<AttachmentMeta, StoreError> {
     Ok(AttachmentMeta {
-        position: r.try_get("position").map_err(db)?,
-        filename: r.try_get("filename").map_err(db)?,
-        mime_type: r.try_get("mime_type").map_err(db)?,
-        size_bytes: r.try_get("size_bytes").map_err(db)?,
-        blob_key: r.try_get("blob_key").map_err(db)?,
+        position: r.int("position")?,
+        filename: r.text("filename")?,
+        mime_type: r.text("mime_type")?,
+        size_bytes: r.int("size_bytes")?,
+        blob_key: r.text("blob_key")?,
     })
 }
 
+/// A letter's replies, oldest first, with their attachments (two reads whatever the count).
 pub(crate) async fn for_letter(
-    pool: &AnyPool,
+    reader: Reader<'_>,
     letter_id: i64,
 ) -> Result<Vec<ReplyView>, StoreError> {
-    let rows = sqlx::query(
-        "select id, public_id, body, created_at from letter_replies where letter_id = $1 order by id",
-    )
-    .bind(letter_id)
-    .fetch_all(pool)
-    .await
-    .map_err(db)?;
-    let mut replies = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let id: i64 = r.try_get("id").map_err(db)?;
-        let attachments = sqlx::query(
-            "select position, filename, mime_type, size_bytes, blob_key from reply_attachments \
-             where reply_id = $1 order by position",
+    let args = [Arg::Int(letter_id)];
+    let mut replies = reader
+        .all(
+            "select id, public_id, body, created_at from letter_replies where letter_id = $1 order by id",
+            &args,
+            |r| {
+                Ok((
+                    r.int("id")?,
+                    ReplyView {
+                        public_id: r.text("public_id")?,
+                        text: r.text("body")?,
+                        created_at: r.time("created_at")?,
+                        attachments: Vec::new(),
+                    },
+                ))
+            },
         )
-        .bind(id)
-        .fetch_all(pool)
-        .await
-        .map_err(db)?
-        .iter()
-        .map(attachment)
-        .collect::<Result<_, _>>()?;
-        replies.push(ReplyView {
-            public_id: r.try_get("public_id").map_err(db)?,
-            text: r.try_get("body").map_err(db)?,
-            created_at: from_ts(r.try_get("created_at").map_err(db)?)?,
-            attachments,
-        });
+        .await?;
+    if replies.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(replies)
+    let attachments = reader
+        .all(
+            "select a.reply_id, a.position, a.filename, a.mime_type, a.size_bytes, a.blob_key \
+             from reply_attachments a join letter_replies r on r.id = a.reply_id \
+             where r.letter_id = $1 order by a.reply_id, a.position",
+            &args,
+            |r| Ok((r.int("reply_id")?, attachment(r)?)),
+        )
+        .await?;
+    for (reply_id, meta) in attachments {
+        if let Some((_, reply)) = replies.iter_mut().find(|(id, _)| *id == reply_id) {
+            reply.attachments.push(meta);
+        }
+    }
+    Ok(replies.into_iter().map(|(_, r)| r).collect())
 }
 
 pub(crate) async fn add(
@@ -118,6 +127,6 @@ pub(crate) async fn attachment_for_sender(
     .await
     .map_err(db)?
     .as_ref()
-    .map(attachment)
+    .map(|r| attachment(r))
     .transpose()
 }

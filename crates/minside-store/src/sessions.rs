@@ -1,7 +1,8 @@
 //! Sessions and OIDC login attempts.
 
-use crate::codec::{corrupt, from_ts, ts};
+use crate::codec::{corrupt, from_ts, ts, Cols};
 use crate::db;
+use crate::fast::{Arg, Reader};
 use jiff::Timestamp;
 use minside_core::auth::{Loa, StaffRole};
 use minside_core::ident::Fodselsnummer;
@@ -70,32 +71,34 @@ pub(crate) async fn create(
     tx.commit().await.map_err(db)
 }
 
-pub(crate) async fn get(pool: &AnyPool, key: &SessionKey) -> Result<Option<Session>, StoreError> {
-    let Some(r) = sqlx::query(
-        "select kind, fodselsnummer, loa, staff_subject, display_name, staff_roles, csrf_token, issuer, sid, id_token, \
-         created_at, last_seen_at from sessions where key = $1",
-    )
-    .bind(key.0.as_str())
-    .fetch_optional(pool)
-    .await
-    .map_err(db)?
-    else {
-        return Ok(None);
-    };
-    let opt = |c: &str| r.try_get::<Option<String>, _>(c).map_err(db);
-    let kind: String = r.try_get("kind").map_err(db)?;
-    let principal = match kind.as_str() {
+pub(crate) async fn get(
+    reader: Reader<'_>,
+    key: &SessionKey,
+) -> Result<Option<Session>, StoreError> {
+    reader
+        .optional(
+            "select kind, fodselsnummer, loa, staff_subject, display_name, staff_roles, csrf_token, issuer, sid, \
+             id_token, created_at, last_seen_at from sessions where key = $1",
+            &[Arg::Text(key.0.as_str())],
+            |r| session_from_row(key, r),
+        )
+        .await
+}
+
+fn session_from_row(key: &SessionKey, r: &dyn Cols) -> Result<Session, StoreError> {
+    let principal = match r.text("kind")?.as_str() {
         "citizen" => Principal::Citizen {
-            fnr: Fodselsnummer::parse(&opt("fodselsnummer")?.unwrap_or_default())
+            fnr: Fodselsnummer::parse(&r.opt_text("fodselsnummer")?.unwrap_or_default())
                 .map_err(corrupt("sessions.fodselsnummer"))?,
-            loa: Loa::from_acr(&opt("loa")?.unwrap_or_default())
+            loa: Loa::from_acr(&r.opt_text("loa")?.unwrap_or_default())
                 .ok_or_else(|| StoreError::Corrupt("sessions.loa".into()))?,
-            name: opt("display_name")?,
+            name: r.opt_text("display_name")?,
         },
         "staff" => Principal::Staff {
-            subject: opt("staff_subject")?.unwrap_or_default(),
-            name: opt("display_name")?.unwrap_or_default(),
-            roles: opt("staff_roles")?
+            subject: r.opt_text("staff_subject")?.unwrap_or_default(),
+            name: r.opt_text("display_name")?.unwrap_or_default(),
+            roles: r
+                .opt_text("staff_roles")?
                 .unwrap_or_default()
                 .split(',')
                 .filter_map(StaffRole::from_code)
@@ -103,16 +106,16 @@ pub(crate) async fn get(pool: &AnyPool, key: &SessionKey) -> Result<Option<Sessi
         },
         other => return Err(StoreError::Corrupt(format!("sessions.kind {other}"))),
     };
-    Ok(Some(Session {
+    Ok(Session {
         key: key.clone(),
         principal,
-        csrf_token: r.try_get("csrf_token").map_err(db)?,
-        issuer: r.try_get("issuer").map_err(db)?,
-        sid: opt("sid")?,
-        id_token: r.try_get("id_token").map_err(db)?,
-        created_at: from_ts(r.try_get("created_at").map_err(db)?)?,
-        last_seen_at: from_ts(r.try_get("last_seen_at").map_err(db)?)?,
-    }))
+        csrf_token: r.text("csrf_token")?,
+        issuer: r.text("issuer")?,
+        sid: r.opt_text("sid")?,
+        id_token: r.text("id_token")?,
+        created_at: r.time("created_at")?,
+        last_seen_at: r.time("last_seen_at")?,
+    })
 }
 
 pub(crate) async fn touch(

@@ -178,6 +178,18 @@ pub struct InboxItem {
     pub options: Vec<ResponseOption>,
 }
 
+/// A resident's letter counts, kept current by the store in the transactions that change them
+/// (the dashboard reads them instead of counting).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InboxCounts {
+    /// Letters not archived.
+    pub letters: i64,
+    /// Of those, not read yet or marked unread again.
+    pub unread: i64,
+    /// Of those, with response options and no answer yet (deadline not considered).
+    pub to_answer: i64,
+}
+
 /// One page of the inbox and where the next starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboxPage {

@@ -1,27 +1,50 @@
 //! The logged-in resident's front page ("Min side").
 
 use crate::auth::Citizen;
+use crate::letters::{InboxCounts, InboxFilter, InboxItem, InboxQuery};
 use crate::person::Dashboard;
 use crate::ports::{Store, StoreError};
+use jiff::Timestamp;
 
-/// What the dashboard can show. A person who logged in but is not in this municipality's
-/// register still gets a page, without register data.
+/// How many letters awaiting an answer the dashboard offers one-click answers for.
+pub const TO_ANSWER_SHOWN: i64 = 3;
+
+/// What the dashboard shows.
 #[derive(Debug)]
-pub enum DashboardView {
-    Resident(Box<Dashboard>),
-    NotResident,
+pub struct DashboardView {
+    /// Register data; none for a person who logged in but is not in this municipality's register
+    /// (they still get a page, and their letters).
+    pub register: Option<Dashboard>,
+    /// Letter counts from the resident's summary row (no counting per request).
+    pub counts: InboxCounts,
+    /// Up to [`TO_ANSWER_SHOWN`] letters still awaiting an answer before their deadline, newest
+    /// first; only looked up when the counts say there are some.
+    pub to_answer: Vec<InboxItem>,
 }
 
 /// Loads the dashboard of the logged-in citizen (their own data: no access-log entry).
 pub async fn show_dashboard(
     store: &dyn Store,
     citizen: &Citizen,
+    now: Timestamp,
 ) -> Result<DashboardView, StoreError> {
-    let Some(person) = store.person_by_fnr(&citizen.fnr).await? else {
-        return Ok(DashboardView::NotResident);
+    let register = store.dashboard(&citizen.fnr).await?;
+    let counts = store.inbox_counts(&citizen.fnr).await?;
+    let to_answer = if counts.to_answer > 0 {
+        let query = InboxQuery {
+            filter: InboxFilter::NeedsAnswer,
+            search: None,
+            after: None,
+            limit: TO_ANSWER_SHOWN,
+            now,
+        };
+        store.inbox(&citizen.fnr, &query).await?.items
+    } else {
+        Vec::new()
     };
-    Ok(match store.dashboard(person.id).await? {
-        Some(d) => DashboardView::Resident(Box::new(d)),
-        None => DashboardView::NotResident,
+    Ok(DashboardView {
+        register,
+        counts,
+        to_answer,
     })
 }

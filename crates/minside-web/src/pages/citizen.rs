@@ -9,17 +9,15 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use minside_core::auth::{citizen_may_view, Loa};
-use minside_core::letters::{InboxFilter, InboxQuery};
 use minside_core::person::{Dashboard, Person};
-use minside_core::usecases::open_letter::show_inbox;
-use minside_core::usecases::show_dashboard::{show_dashboard, DashboardView};
+use minside_core::usecases::show_dashboard::show_dashboard;
 
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
     layout: Layout,
     dashboard: Option<Dashboard>,
-    /// "3", or "10+" when there are more than fit the count.
+    /// How many letters are unread, when any are.
     unread: Option<String>,
     has_letters: bool,
     /// Letters waiting for an answer, with their first option for a one-click answer.
@@ -35,17 +33,16 @@ struct ToAnswer {
     option_label: String,
 }
 
-/// `GET /min-side`.
+/// `GET /min-side`: register data, letter counts from the resident's summary row, and one-click
+/// answers for letters awaiting one (looked up only when there are some).
 pub async fn dashboard_page(
     State(state): State<AppState>,
     lang: Lang,
     s: CitizenSession,
 ) -> Result<Response, AppError> {
-    let dashboard = match show_dashboard(state.store.as_ref(), &s.citizen).await? {
-        DashboardView::Resident(d) => Some(*d),
-        DashboardView::NotResident => None,
-    };
-    let name = dashboard
+    let view = show_dashboard(state.store.as_ref(), &s.citizen, state.clock.now()).await?;
+    let name = view
+        .register
         .as_ref()
         .map_or_else(|| s.citizen.fnr.masked(), |d| d.person.full_name());
     let layout = Layout::new(&state, lang, "/min-side", "dashboard-title").with_user(
@@ -53,58 +50,30 @@ pub async fn dashboard_page(
         &s.session.csrf_token,
         false,
     );
-    let page = |filter, limit| InboxQuery {
-        filter,
-        search: None,
-        after: None,
-        limit,
-        now: state.clock.now(),
-    };
-    let unread = show_inbox(
-        state.store.as_ref(),
-        &s.citizen,
-        &page(InboxFilter::Unread, 9),
-    )
-    .await?;
-    let has_letters = !unread.items.is_empty()
-        || !show_inbox(state.store.as_ref(), &s.citizen, &page(InboxFilter::All, 1))
-            .await?
-            .items
-            .is_empty();
-    let to_answer = show_inbox(
-        state.store.as_ref(),
-        &s.citizen,
-        &page(InboxFilter::NeedsAnswer, 3),
-    )
-    .await?
-    .items
-    .into_iter()
-    .filter_map(|i| {
-        let first = i.options.into_iter().next()?;
-        let by = layout.tr.t1(
-            "inbox-answer-by",
-            "date",
-            &super::letters::local_date(i.response_deadline?),
-        );
-        Some(ToAnswer {
-            id: i.public_id,
-            title: i.title,
-            by,
-            option_code: first.code,
-            option_label: first.label,
+    let to_answer = view
+        .to_answer
+        .into_iter()
+        .filter_map(|i| {
+            let first = i.options.into_iter().next()?;
+            let by = layout.tr.t1(
+                "inbox-answer-by",
+                "date",
+                &super::letters::local_date(i.response_deadline?),
+            );
+            Some(ToAnswer {
+                id: i.public_id,
+                title: i.title,
+                by,
+                option_code: first.code,
+                option_label: first.label,
+            })
         })
-    })
-    .collect();
-    let unread = match (unread.items.len(), unread.next.is_some()) {
-        (0, _) => None,
-        (n, false) => Some(n.to_string()),
-        (n, true) => Some(format!("{n}+")),
-    };
+        .collect();
     render(&DashboardPage {
         layout,
-        dashboard,
-        unread,
-        has_letters,
+        dashboard: view.register,
+        unread: (view.counts.unread > 0).then(|| view.counts.unread.to_string()),
+        has_letters: view.counts.letters > 0,
         to_answer,
         csrf: s.session.csrf_token.clone(),
     })

@@ -460,3 +460,112 @@ async fn the_demos_kindergarten_offer_is_answered_with_one_click_from_the_dashbo
         "the card is gone once answered"
     );
 }
+
+/// What the inbox itself lists, counted the slow way: the dashboard's summary row must agree.
+async fn recount(
+    app: &TestApp,
+    fnr: &minside_core::ident::Fodselsnummer,
+) -> minside_core::letters::InboxCounts {
+    use minside_core::letters::{InboxFilter, InboxQuery};
+    use minside_core::ports::Store;
+    let list = |filter| InboxQuery {
+        filter,
+        search: None,
+        after: None,
+        limit: 1000,
+        now: app.clock.now_for_tests(),
+    };
+    let all = app.store.inbox(fnr, &list(InboxFilter::All)).await.unwrap();
+    let unread = app
+        .store
+        .inbox(fnr, &list(InboxFilter::Unread))
+        .await
+        .unwrap();
+    minside_core::letters::InboxCounts {
+        letters: all.items.len() as i64,
+        unread: unread.items.len() as i64,
+        to_answer: all
+            .items
+            .iter()
+            .filter(|i| !i.options.is_empty() && !i.answered)
+            .count() as i64,
+    }
+}
+
+#[tokio::test]
+async fn the_dashboards_counts_follow_every_change_to_a_letter_in_the_same_transaction() {
+    use minside_core::ports::Store;
+    let app = &TestApp::spawn().await;
+    let kari = &app.first_candidate(CandidateGroup::Owner).await;
+    let check = |step: &'static str| async move {
+        let stored = app.store.inbox_counts(&kari.fnr).await.unwrap();
+        assert_eq!(stored, recount(app, &kari.fnr).await, "after {step}");
+        let (_, _, dashboard) = app.get_html("/min-side").await;
+        let shown = format!("Uleste meldinger: {}", stored.unread);
+        assert_eq!(
+            dashboard.contains(&shown),
+            stored.unread > 0,
+            "after {step}: {shown}"
+        );
+        (stored, dashboard)
+    };
+    assert_eq!(
+        app.store.inbox_counts(&kari.fnr).await.unwrap(),
+        Default::default(),
+        "no letters yet"
+    );
+    let deadline = (app.clock.now_for_tests() + jiff::SignedDuration::from_hours(48)).to_string();
+    let plain = send(app, kari, "count-1", json!({})).await;
+    let offer = send(
+        app,
+        kari,
+        "count-2",
+        json!({"title": "Tilbud om plass", "response_deadline": deadline,
+                     "response_options": [{"code": "accept", "label": "Ta imot"}]}),
+    )
+    .await;
+    let other = send(app, kari, "count-3", json!({})).await;
+    app.login_citizen(Some(kari.fnr.as_str()), "idporten-loa-substantial")
+        .await;
+    let (c, dashboard) = check("three letters").await;
+    assert_eq!((c.letters, c.unread, c.to_answer), (3, 3, 1));
+    assert!(dashboard.contains("Tilbud om plass"), "the answer card");
+
+    let (_, _, page) = app.get_html(&format!("/min-side/meldinger/{plain}")).await;
+    let (c, _) = check("reading one").await;
+    assert_eq!(c.unread, 2);
+
+    let csrf = form_value(&page, "csrf").unwrap();
+    let act = |id: String, action: &'static str| {
+        let csrf = csrf.clone();
+        async move {
+            app.client
+                .post(app.url(&format!("/min-side/meldinger/{id}")))
+                .form(&[("csrf", csrf.as_str()), ("action", action)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    act(plain.clone(), "unread").await;
+    let (c, _) = check("marking it unread").await;
+    assert_eq!(c.unread, 3);
+
+    act(other.clone(), "archive").await;
+    let (c, _) = check("archiving one").await;
+    assert_eq!((c.letters, c.unread), (2, 2));
+
+    let svar = app.url(&format!("/min-side/meldinger/{offer}/svar"));
+    assert!(answer(app, &svar, &csrf, "accept", true)
+        .await
+        .status()
+        .is_success());
+    let (c, dashboard) = check("answering the offer").await;
+    assert_eq!(c.to_answer, 0);
+    assert!(!dashboard.contains("Tilbud om plass"), "no answer card");
+
+    act(other, "unarchive").await;
+    let (c, _) = check("restoring the archived one").await;
+    // Acting on a letter opens it (archive, answer), so only the one marked unread is left.
+    assert_eq!((c.letters, c.unread, c.to_answer), (3, 1, 0));
+}

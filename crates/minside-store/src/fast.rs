@@ -1,0 +1,166 @@
+//! Reads for the pages residents open most (the session, the dashboard summary, the inbox and a
+//! letter), written once and run on whichever path is fastest for the engine.
+//!
+//! sqlx runs every SQLite statement on a worker thread per connection and passes each row back
+//! over a channel; with a handful of indexed reads per page those thread hand-offs cost more than
+//! the reads themselves (profiled in bench/results). On SQLite these reads therefore run on
+//! read-only rusqlite connections directly on the calling task: an indexed read of a WAL database
+//! takes microseconds and never waits for a writer. On PostgreSQL (and an in-memory SQLite) they
+//! go through the sqlx pool. The SQL and the row mappings ([`Cols`]) are the same on both paths.
+
+use crate::codec::Cols;
+use minside_core::ports::StoreError;
+use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OpenFlags};
+use sqlx::AnyPool;
+use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
+
+/// A bound value of a read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Arg<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
+impl ToSql for Arg<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Arg::Int(i) => ToSqlOutput::from(*i),
+            Arg::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        })
+    }
+}
+
+pub(crate) fn err(e: rusqlite::Error) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+/// Idle read-only connections to one SQLite file, opened on demand.
+pub(crate) struct DirectSqlite {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for DirectSqlite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectSqlite")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How many idle connections are kept (more are opened under load and closed after use).
+const IDLE_KEPT: usize = 16;
+
+impl DirectSqlite {
+    /// For a file database URL (`sqlite://path?…` or `sqlite:path`); none for in-memory ones.
+    pub(crate) fn for_url(url: &str) -> Option<Self> {
+        let rest = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))?;
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        if path.is_empty() || path == ":memory:" || query.contains("mode=memory") {
+            return None;
+        }
+        Some(Self {
+            path: PathBuf::from(path),
+            idle: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(err)?;
+                c.busy_timeout(std::time::Duration::from_secs(5))
+                    .map_err(err)?;
+                c
+            }
+        };
+        let out = f(&conn);
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < IDLE_KEPT {
+            idle.push(conn);
+        }
+        out
+    }
+}
+
+/// Where the hot reads run: the direct SQLite connections when there are some, else the pool.
+#[derive(Clone, Copy)]
+pub(crate) struct Reader<'a> {
+    pub(crate) pool: &'a AnyPool,
+    pub(crate) direct: Option<&'a DirectSqlite>,
+}
+
+impl Reader<'_> {
+    /// Every row of `sql`, mapped.
+    pub(crate) async fn all<T>(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+        map: impl Fn(&dyn Cols) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        if let Some(direct) = self.direct {
+            return direct.with(|c| {
+                let mut stmt = c.prepare_cached(sql).map_err(err)?;
+                // SQLite numbers `$n` parameters in order of first appearance, not by n: bind
+                // each by its name, as sqlx does.
+                for i in 1..=stmt.parameter_count() {
+                    let arg = stmt
+                        .parameter_name(i)
+                        .and_then(|n| n.strip_prefix('$'))
+                        .and_then(|n| n.parse::<usize>().ok())
+                        .and_then(|n| args.get(n.checked_sub(1)?))
+                        .ok_or_else(|| {
+                            StoreError::Database(format!("parameter {i} of a read has no value"))
+                        })?;
+                    stmt.raw_bind_parameter(i, arg).map_err(err)?;
+                }
+                let mut rows = stmt.raw_query();
+                let mut out = Vec::new();
+                while let Some(r) = rows.next().map_err(err)? {
+                    out.push(map(r)?);
+                }
+                Ok(out)
+            });
+        }
+        let mut q = sqlx::query(sql);
+        for a in args {
+            q = match *a {
+                Arg::Int(i) => q.bind(i),
+                Arg::Text(s) => q.bind(s),
+            };
+        }
+        q.fetch_all(self.pool)
+            .await
+            .map_err(crate::db)?
+            .iter()
+            .map(|r| map(r))
+            .collect()
+    }
+
+    /// The first row of `sql`, mapped, if there is one.
+    pub(crate) async fn optional<T>(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+        map: impl Fn(&dyn Cols) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        Ok(self.all(sql, args, map).await?.into_iter().next())
+    }
+}

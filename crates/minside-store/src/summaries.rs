@@ -1,0 +1,56 @@
+//! Person summaries: a resident's letter counts, recounted in the same transaction as every change
+//! to one of their letters (create, read, marked unread, archived or restored, answered), so the
+//! dashboard reads one row. Recounting (rather than adding and subtracting) keeps the row right
+//! whatever the change was; it reads only that person's letters, through the inbox index.
+
+use crate::codec::Cols;
+use crate::db;
+use crate::fast::{Arg, Reader};
+use minside_core::ident::Fodselsnummer;
+use minside_core::letters::InboxCounts;
+use minside_core::ports::StoreError;
+
+/// Recounts the summary of the recipient of letter `letter_id` (in the caller's transaction;
+/// letters to organisations have none).
+pub(crate) async fn refresh_for_letter(
+    conn: &mut sqlx::AnyConnection,
+    letter_id: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into person_summaries (fodselsnummer, letters, unread, to_answer) \
+         select f.fnr, count(l.id), \
+                coalesce(sum(case when l.read_at is null or l.marked_unread = 1 then 1 else 0 end), 0), \
+                coalesce(sum(case when l.response_options is not null and l.answered_at is null then 1 else 0 end), 0) \
+         from (select recipient_fnr as fnr from letters where id = $1 and recipient_fnr is not null) f \
+         left join letters l on l.recipient_fnr = f.fnr and l.archived_at is null \
+         where true group by f.fnr \
+         on conflict (fodselsnummer) do update set \
+           letters = excluded.letters, unread = excluded.unread, to_answer = excluded.to_answer",
+    )
+    .bind(letter_id)
+    .execute(conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+/// A resident's counts; zero when they have never had a letter.
+pub(crate) async fn counts(
+    reader: Reader<'_>,
+    fnr: &Fodselsnummer,
+) -> Result<InboxCounts, StoreError> {
+    Ok(reader
+        .optional(
+            "select letters, unread, to_answer from person_summaries where fodselsnummer = $1",
+            &[Arg::Text(fnr.as_str())],
+            |r: &dyn Cols| {
+                Ok(InboxCounts {
+                    letters: r.int("letters")?,
+                    unread: r.int("unread")?,
+                    to_answer: r.int("to_answer")?,
+                })
+            },
+        )
+        .await?
+        .unwrap_or_default())
+}
