@@ -9,6 +9,7 @@
 mod access_log;
 mod codec;
 mod fast;
+mod history;
 mod jobs;
 mod letters;
 mod migrations;
@@ -135,6 +136,15 @@ impl SqlStore {
         id: minside_core::jobs::JobId,
     ) -> Result<Option<String>, StoreError> {
         jobs::last_error(&self.pool, id).await
+    }
+
+    /// Bulk-loads letters with their history (synthetic municipalities for benchmarks and
+    /// demos): one transaction, multi-row inserts, the recipients' summaries recounted in it.
+    pub async fn insert_letter_history(
+        &self,
+        letters: &[minside_core::letters::HistoricLetter],
+    ) -> Result<(), StoreError> {
+        history::insert(&self.pool, self.backend == Backend::Sqlite, letters).await
     }
 
     /// Closes the pool.

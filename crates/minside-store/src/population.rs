@@ -9,10 +9,12 @@ use sqlx::query::Query;
 use sqlx::{Any, AnyPool, Row};
 use std::collections::HashMap;
 
-const CHUNK: usize = 400;
+/// Rows per statement: sqlx looks each SQLite parameter up by name among all of the statement's,
+/// so the cost per value grows with their number; a few hundred values a statement is fastest.
+pub(crate) const CHUNK: usize = 25;
 
 /// `($1,$2,..),($n+1,..)` for `rows` rows of `cols` columns.
-fn values(rows: usize, cols: usize) -> String {
+pub(crate) fn values(rows: usize, cols: usize) -> String {
     (0..rows)
         .map(|r| {
             let p: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();

@@ -10,27 +10,54 @@ use minside_core::ident::Fodselsnummer;
 use minside_core::letters::InboxCounts;
 use minside_core::ports::StoreError;
 
+/// The recount: `$1`'s letters' recipients (the subquery `f` names them).
+fn recount_sql(recipients: &str) -> String {
+    format!(
+        "insert into person_summaries (fodselsnummer, letters, unread, to_answer) \
+         select f.fnr, count(l.id), \
+                coalesce(sum(case when l.id is not null and (l.read_at is null or l.marked_unread = 1) then 1 else 0 end), 0), \
+                coalesce(sum(case when l.response_options is not null and l.answered_at is null then 1 else 0 end), 0) \
+         from ({recipients}) f \
+         left join letters l on l.recipient_fnr = f.fnr and l.archived_at is null \
+         where true group by f.fnr \
+         on conflict (fodselsnummer) do update set \
+           letters = excluded.letters, unread = excluded.unread, to_answer = excluded.to_answer"
+    )
+}
+
 /// Recounts the summary of the recipient of letter `letter_id` (in the caller's transaction;
 /// letters to organisations have none).
 pub(crate) async fn refresh_for_letter(
     conn: &mut sqlx::AnyConnection,
     letter_id: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "insert into person_summaries (fodselsnummer, letters, unread, to_answer) \
-         select f.fnr, count(l.id), \
-                coalesce(sum(case when l.read_at is null or l.marked_unread = 1 then 1 else 0 end), 0), \
-                coalesce(sum(case when l.response_options is not null and l.answered_at is null then 1 else 0 end), 0) \
-         from (select recipient_fnr as fnr from letters where id = $1 and recipient_fnr is not null) f \
-         left join letters l on l.recipient_fnr = f.fnr and l.archived_at is null \
-         where true group by f.fnr \
-         on conflict (fodselsnummer) do update set \
-           letters = excluded.letters, unread = excluded.unread, to_answer = excluded.to_answer",
-    )
-    .bind(letter_id)
-    .execute(conn)
-    .await
-    .map_err(db)?;
+    let sql = recount_sql(
+        "select recipient_fnr as fnr from letters where id = $1 and recipient_fnr is not null",
+    );
+    sqlx::query(&sql)
+        .bind(letter_id)
+        .execute(conn)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+/// Recounts the summaries of every recipient of letters `first..=last` (bulk loads).
+pub(crate) async fn refresh_for_letters(
+    conn: &mut sqlx::AnyConnection,
+    first: i64,
+    last: i64,
+) -> Result<(), StoreError> {
+    let sql = recount_sql(
+        "select distinct recipient_fnr as fnr from letters \
+         where id between $1 and $2 and recipient_fnr is not null",
+    );
+    sqlx::query(&sql)
+        .bind(first)
+        .bind(last)
+        .execute(conn)
+        .await
+        .map_err(db)?;
     Ok(())
 }
 

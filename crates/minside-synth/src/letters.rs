@@ -6,7 +6,9 @@ use crate::rng::Rng;
 use crate::SynthOptions;
 use jiff::SignedDuration;
 use minside_core::delivery::LetterKind;
-use minside_core::letters::{ArchiveRef, LetterDraft, NewLetter, Recipient, ResponseOption};
+use minside_core::letters::{
+    ArchiveRef, HistoricLetter, LetterDraft, NewLetter, Recipient, ResponseOption,
+};
 use minside_core::person::{Population, Relation};
 use std::collections::HashSet;
 
@@ -129,6 +131,130 @@ pub fn letters(pop: &Population, o: &SynthOptions) -> Vec<NewLetter> {
         );
         let days_ago = 5 + i64::try_from(rng.below(40)).unwrap_or(0);
         push(&mut rng, d, days_ago);
+    }
+    out
+}
+
+/// Senders, titles and whether the letter asks for an answer, for the history.
+const HISTORY_KINDS: [(&str, &str, bool); 6] = [
+    ("Eiendomsskatt", "Eiendomsskatt og kommunale gebyrer", false),
+    ("Vann og avløp", "Måleravlesning for vannmåler", false),
+    ("Byggesak", "Vedtak i byggesak", false),
+    ("Helse og omsorg", "Innkalling til samtale", true),
+    ("Skole", "Informasjon fra skolen", false),
+    ("Renovasjon", "Endret tømmedag for avfall", false),
+];
+
+/// How far back the history reaches.
+const HISTORY_DAYS: usize = 3 * 365;
+
+/// The letter history of `pop.persons[range]`: on average `per_person` letters each, spread over
+/// the last three years, in the states real ones end in — most read digitally (some answered,
+/// some archived), the unread ones older than a week printed by the fallback, reserved residents'
+/// letters printed at once, the last week's unread ones notified and waiting. Deterministic per
+/// person, so a municipality can be generated in chunks.
+pub fn history(
+    pop: &Population,
+    o: &SynthOptions,
+    per_person: f64,
+    range: std::ops::Range<usize>,
+) -> Vec<HistoricLetter> {
+    use minside_core::letters::LetterStatus;
+    let max = (per_person * 2.0).round().max(0.0) as usize;
+    let mut out = Vec::new();
+    let minutes = |m: usize| SignedDuration::from_mins(i64::try_from(m).unwrap_or(0));
+    for i in range {
+        let Some(person) = pop.persons.get(i) else {
+            break;
+        };
+        let mut rng = Rng::new(o.seed ^ 0x4849_5354 ^ (i as u64).wrapping_mul(0x9E37_79B9));
+        let count = rng.below(max + 1);
+        for k in 0..count {
+            let (unit, title, asks) = HISTORY_KINDS[rng.below(HISTORY_KINDS.len())];
+            let age = minutes(rng.below(HISTORY_DAYS * 24 * 60));
+            let created_at = o.now.checked_sub(age).unwrap_or(o.now);
+            let n = i64::try_from(i * 64 + k).unwrap_or(0);
+            let mut d = draft(
+                format!("synth-history-{i}-{k}"),
+                Recipient::Person(person.fnr.clone()),
+                format!(
+                    "{title} ({})",
+                    created_at.to_zoned(jiff::tz::TimeZone::UTC).date()
+                ),
+                unit,
+                "Se vedlagt informasjon. Har du spørsmål, kan du skrive til oss under meldingen."
+                    .to_owned(),
+                n,
+            );
+            if asks {
+                d.response_options = vec![
+                    ResponseOption {
+                        code: "yes".into(),
+                        label: "Jeg kommer".into(),
+                    },
+                    ResponseOption {
+                        code: "new-time".into(),
+                        label: "Jeg trenger ny time".into(),
+                    },
+                ];
+                d.response_deadline = created_at
+                    .checked_add(SignedDuration::from_hours(24 * 14))
+                    .ok();
+            }
+            let asks_answer = !d.response_options.is_empty();
+            let mut h = HistoricLetter {
+                letter: NewLetter {
+                    public_id: uuid(&mut rng),
+                    client_id: SYNTH_CLIENT.into(),
+                    request_hash: "synthetic".into(),
+                    draft: d,
+                    blob_keys: Vec::new(),
+                    created_at,
+                },
+                status: LetterStatus::Varslet,
+                notified_at: None,
+                read_at: None,
+                answer: None,
+                printed_at: None,
+                archived_at: None,
+            };
+            let after = |m: usize| {
+                created_at
+                    .checked_add(minutes(m))
+                    .ok()
+                    .filter(|t| *t < o.now)
+            };
+            if person.contact.reserved {
+                h.status = LetterStatus::Printet;
+                h.printed_at = after(60);
+            } else {
+                h.notified_at = after(1);
+                // Three in four are read, most within two days.
+                let read = rng.below(4) < 3;
+                h.read_at = if read {
+                    after(2 + rng.below(2 * 24 * 60))
+                } else {
+                    None
+                };
+                if h.read_at.is_some() {
+                    h.status = LetterStatus::Lest;
+                    if asks_answer && rng.below(5) < 4 {
+                        h.answer = h.read_at.map(|t| ("yes".to_owned(), t));
+                    }
+                    if age > SignedDuration::from_hours(24 * 365) && rng.below(3) == 0 {
+                        h.archived_at = after(2 * 24 * 60 + 1);
+                    }
+                } else if let Some(printed) = after(7 * 24 * 60) {
+                    // Unread after a week: the print fallback.
+                    h.status = LetterStatus::Printet;
+                    h.printed_at = Some(printed);
+                }
+            }
+            if h.notified_at.is_none() && h.printed_at.is_none() {
+                h.status = LetterStatus::Akseptert;
+            }
+            out.push(h);
+        }
     }
     out
 }

@@ -148,7 +148,11 @@ impl<'a> Generator<'a> {
                 self.pop.relations.push((*g, child, Relation::Guardian));
             }
         }
-        if self.rng.below(100) < 55 {
+        // Most households own their home; some also a second unit (cabin, garage, a flat they
+        // rent out): about one property per two residents, as in the cadastre of a large town.
+        let homes = usize::from(self.rng.below(100) < 80);
+        let extra = usize::from(self.rng.below(100) < 30);
+        for k in 0..homes + extra {
             let (gnr, bnr) = loop {
                 let key = (
                     1 + self.rng.below(400) as u32,
@@ -158,14 +162,22 @@ impl<'a> Generator<'a> {
                     break key;
                 }
             };
+            let street = if k < homes {
+                format!("{}, {} {}", address.street, address.postcode, address.city)
+            } else {
+                let other = names::STREETS[self.rng.below(names::STREETS.len())];
+                format!(
+                    "{other} {}, {} {}",
+                    1 + self.rng.below(120),
+                    address.postcode,
+                    address.city
+                )
+            };
             if let Ok(matrikkel) = MatrikkelId::new(self.o.kommunenummer.clone(), gnr, bnr) {
                 self.pop.properties.push(NewProperty {
                     property: Property {
                         matrikkel,
-                        address: format!(
-                            "{}, {} {}",
-                            address.street, address.postcode, address.city
-                        ),
+                        address: street,
                     },
                     owners: adult_idx.clone(),
                 });
@@ -351,5 +363,19 @@ mod tests {
             .relations
             .iter()
             .all(|(g, c, _)| pop.persons[*g].birth_date < pop.persons[*c].birth_date));
+    }
+
+    #[test]
+    fn a_large_town_has_about_one_property_per_two_residents_and_families() {
+        let pop = generate(&options(20_000));
+        let per_resident = pop.properties.len() as f64 / pop.persons.len() as f64;
+        assert!((0.4..0.6).contains(&per_resident), "{per_resident}");
+        let children = pop
+            .relations
+            .iter()
+            .map(|(_, c, _)| *c)
+            .collect::<HashSet<_>>()
+            .len();
+        assert!(children > 3_000, "{children} children with guardians");
     }
 }

@@ -46,12 +46,16 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
-    /// Add a synthetic municipality (for test and benchmark databases).
+    /// Add a synthetic municipality (for test and benchmark databases), bulk-loaded.
     Seed {
         #[arg(long)]
         config: Option<PathBuf>,
         #[arg(long)]
         persons: usize,
+        /// Letters of history per resident on average, in realistic read/unread/answered/printed
+        /// states (0 for none).
+        #[arg(long, default_value_t = 16.7)]
+        letters_per_person: f64,
     },
     /// Print the effective configuration with secrets masked, and whether it is valid.
     CheckConfig {
@@ -239,7 +243,11 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Seed { config, persons } => {
+        Command::Seed {
+            config,
+            persons,
+            letters_per_person,
+        } => {
             let mut c = load(config.as_deref())?;
             // Test and benchmark databases without a configured municipality get the demo one.
             if c.municipality.kommunenummer.is_empty() {
@@ -247,9 +255,14 @@ async fn main() -> anyhow::Result<()> {
             }
             let store = minside::open_store(&c).await?;
             let started = std::time::Instant::now();
-            let n = minside::seed(&store, &c, persons, &SystemClock).await?;
+            let r =
+                minside::seed_with_history(&store, &c, persons, letters_per_person, &SystemClock)
+                    .await?;
             println!(
-                "seeded {n} persons in {:.1} s",
+                "seeded {} persons, {} properties and {} letters in {:.1} s",
+                r.persons,
+                r.properties,
+                r.letters,
                 started.elapsed().as_secs_f64()
             );
             Ok(())

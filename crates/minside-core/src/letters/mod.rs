@@ -102,6 +102,21 @@ pub struct NewLetter {
     pub created_at: jiff::Timestamp,
 }
 
+/// A letter with what already happened to it, for bulk-loading a synthetic municipality's history
+/// (benchmark and demo databases). Stored with its status, times and the matching events.
+#[derive(Debug, Clone)]
+pub struct HistoricLetter {
+    pub letter: NewLetter,
+    pub status: LetterStatus,
+    pub notified_at: Option<jiff::Timestamp>,
+    pub read_at: Option<jiff::Timestamp>,
+    /// The option chosen and when.
+    pub answer: Option<(String, jiff::Timestamp)>,
+    /// Queued for print and printed (the print fallback or a reserved resident).
+    pub printed_at: Option<jiff::Timestamp>,
+    pub archived_at: Option<jiff::Timestamp>,
+}
+
 /// Which letters the inbox lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum InboxFilter {

@@ -79,9 +79,84 @@ async fn migrate_and_seed_work_against_a_fresh_database() {
     };
     let m = run(&["migrate"]);
     assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
-    let s = run(&["seed", "--persons", "40"]);
+    let s = run(&["seed", "--persons", "300"]);
     assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
-    assert!(String::from_utf8_lossy(&s.stdout).contains("seeded 40 persons"));
+    assert!(String::from_utf8_lossy(&s.stdout).contains("seeded 300 persons"));
+    seeded_history_is_realistic_and_summarised(&url).await;
+}
+
+/// The bulk-loaded history (about 16.7 letters per resident by default): every letter to a
+/// resident ended read, printed, or notified and waiting (only in the last week), each with the
+/// events of that state; and every resident's summary row equals a recount of their letters.
+async fn seeded_history_is_realistic_and_summarised(url: &str) {
+    use sqlx::Row;
+    sqlx::any::install_default_drivers();
+    let db = sqlx::AnyPool::connect(url).await.unwrap();
+    let one = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            sqlx::query(sql)
+                .fetch_one(&db)
+                .await
+                .unwrap()
+                .try_get::<i64, _>(0)
+                .unwrap()
+        }
+    };
+    let letters = one("select count(*) from letters").await;
+    assert!((300 * 12..300 * 22).contains(&letters), "{letters} letters");
+    let read = one("select count(*) from letters where read_at is not null and printed_at is null and status = 'LEST'").await;
+    let printed = one("select count(*) from letters where printed_at is not null and read_at is null and status = 'PRINTET'").await;
+    let week_micros = 7 * 24 * 3600 * 1_000_000_i64;
+    let waiting: i64 = sqlx::query(
+        "select count(*) from letters where read_at is null and printed_at is null \
+         and status in ('VARSLET', 'AKSEPTERT') and created_at > (select max(created_at) from letters) - $1",
+    )
+    .bind(week_micros)
+    .fetch_one(&db)
+    .await
+    .unwrap()
+    .try_get(0)
+    .unwrap();
+    assert_eq!(
+        read + printed + waiting,
+        letters,
+        "each letter in exactly one end state"
+    );
+    assert!(
+        read > letters / 2 && printed > letters / 10,
+        "{read} read, {printed} printed"
+    );
+    assert!(one("select count(*) from letters where answered_at is not null").await > 0);
+    assert_eq!(
+        one("select count(*) from letters l where not exists (select 1 from letter_events e where e.letter_id = l.id and e.event = 'created')").await,
+        0
+    );
+    assert_eq!(
+        one("select count(*) from letters l where (read_at is not null) <> exists (select 1 from letter_events e where e.letter_id = l.id and e.event = 'read')").await,
+        0,
+        "a read event exactly for the read letters"
+    );
+    assert_eq!(
+        one("select count(*) from letters l where (printed_at is not null) <> exists (select 1 from letter_events e where e.letter_id = l.id and e.event = 'printed')").await,
+        0,
+        "a printed event exactly for the printed letters"
+    );
+    let wrong = one(
+        "select count(*) from person_summaries s where s.letters <> \
+           (select count(*) from letters l where l.recipient_fnr = s.fodselsnummer and l.archived_at is null) \
+         or s.unread <> (select count(*) from letters l where l.recipient_fnr = s.fodselsnummer \
+           and l.archived_at is null and l.read_at is null) \
+         or s.to_answer <> (select count(*) from letters l where l.recipient_fnr = s.fodselsnummer \
+           and l.archived_at is null and l.response_options is not null and l.answered_at is null)",
+    )
+    .await;
+    assert_eq!(wrong, 0, "summaries equal a recount");
+    assert_eq!(
+        one("select count(distinct recipient_fnr) from letters").await,
+        one("select count(*) from person_summaries").await,
+        "one summary per recipient"
+    );
 }
 
 #[tokio::test]
