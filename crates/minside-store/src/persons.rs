@@ -54,44 +54,62 @@ pub(crate) async fn by_fnr(
     row.as_ref().map(|r| person_from_row(r)).transpose()
 }
 
+/// The dashboard's register data in one statement: the person's row, then their properties, then
+/// the children they are guardian for (`kind` tells the rows apart).
+const DASHBOARD_SQL: &str = "\
+    select 0 as kind, p.id, p.fodselsnummer, p.given_name, p.family_name, p.birth_date, p.street, \
+           p.postcode, p.city, p.kommunenummer, '' as sort_key \
+    from persons p where p.fodselsnummer = $1 \
+    union all \
+    select 1, null, null, pr.address, null, null, null, null, null, null, pr.matrikkel \
+    from persons p join property_owners o on o.person_id = p.id join properties pr on pr.id = o.property_id \
+    where p.fodselsnummer = $1 \
+    union all \
+    select 2, null, null, c.given_name, null, null, null, null, null, null, c.birth_date \
+    from persons p join guardianships g on g.guardian_id = p.id join persons c on c.id = g.child_id \
+    where p.fodselsnummer = $1 \
+    order by kind, sort_key";
+
+enum DashboardRow {
+    Person(Person),
+    Property(Property),
+    Child(String),
+}
+
 pub(crate) async fn dashboard(
     reader: Reader<'_>,
     fnr: &Fodselsnummer,
 ) -> Result<Option<Dashboard>, StoreError> {
-    let sql = format!("select {PERSON_COLUMNS} from persons where fodselsnummer = $1");
-    let Some(person) = reader
-        .optional(&sql, &[Arg::Text(fnr.as_str())], |r| person_from_row(r))
-        .await?
-    else {
+    let rows = reader
+        .all(DASHBOARD_SQL, &[Arg::Text(fnr.as_str())], |r| {
+            Ok(match r.int("kind")? {
+                0 => DashboardRow::Person(person_from_row(r)?),
+                1 => DashboardRow::Property(Property {
+                    matrikkel: MatrikkelId::parse(&r.text("sort_key")?)
+                        .map_err(corrupt("properties.matrikkel"))?,
+                    address: r.text("given_name")?,
+                }),
+                _ => DashboardRow::Child(r.text("given_name")?),
+            })
+        })
+        .await?;
+    let mut rows = rows.into_iter();
+    let Some(DashboardRow::Person(person)) = rows.next() else {
         return Ok(None);
     };
-    let properties = reader
-        .all(
-            "select p.matrikkel, p.address from properties p \
-             join property_owners o on o.property_id = p.id where o.person_id = $1 order by p.matrikkel",
-            &[Arg::Int(person.id.0)],
-            |r| {
-                Ok(Property {
-                    matrikkel: MatrikkelId::parse(&r.text("matrikkel")?)
-                        .map_err(corrupt("properties.matrikkel"))?,
-                    address: r.text("address")?,
-                })
-            },
-        )
-        .await?;
-    let children = reader
-        .all(
-            "select c.given_name from guardianships g join persons c on c.id = g.child_id \
-             where g.guardian_id = $1 order by c.birth_date",
-            &[Arg::Int(person.id.0)],
-            |r| r.text("given_name"),
-        )
-        .await?;
-    Ok(Some(Dashboard {
+    let mut d = Dashboard {
         person,
-        properties,
-        children,
-    }))
+        properties: Vec::new(),
+        children: Vec::new(),
+    };
+    for row in rows {
+        match row {
+            DashboardRow::Property(p) => d.properties.push(p),
+            DashboardRow::Child(c) => d.children.push(c),
+            DashboardRow::Person(_) => {}
+        }
+    }
+    Ok(Some(d))
 }
 
 pub(crate) async fn login_candidates(

@@ -13,15 +13,17 @@ use minside_core::ports::StoreError;
 /// The recount: `$1`'s letters' recipients (the subquery `f` names them).
 fn recount_sql(recipients: &str) -> String {
     format!(
-        "insert into person_summaries (fodselsnummer, letters, unread, to_answer) \
+        "insert into person_summaries (fodselsnummer, letters, unread, to_answer, answer_by) \
          select f.fnr, count(l.id), \
                 coalesce(sum(case when l.id is not null and (l.read_at is null or l.marked_unread = 1) then 1 else 0 end), 0), \
-                coalesce(sum(case when l.response_options is not null and l.answered_at is null then 1 else 0 end), 0) \
+                coalesce(sum(case when l.response_options is not null and l.answered_at is null then 1 else 0 end), 0), \
+                max(case when l.response_options is not null and l.answered_at is null then l.response_deadline end) \
          from ({recipients}) f \
          left join letters l on l.recipient_fnr = f.fnr and l.archived_at is null \
          where true group by f.fnr \
          on conflict (fodselsnummer) do update set \
-           letters = excluded.letters, unread = excluded.unread, to_answer = excluded.to_answer"
+           letters = excluded.letters, unread = excluded.unread, to_answer = excluded.to_answer, \
+           answer_by = excluded.answer_by"
     )
 }
 
@@ -68,13 +70,14 @@ pub(crate) async fn counts(
 ) -> Result<InboxCounts, StoreError> {
     Ok(reader
         .optional(
-            "select letters, unread, to_answer from person_summaries where fodselsnummer = $1",
+            "select letters, unread, to_answer, answer_by from person_summaries where fodselsnummer = $1",
             &[Arg::Text(fnr.as_str())],
             |r: &dyn Cols| {
                 Ok(InboxCounts {
                     letters: r.int("letters")?,
                     unread: r.int("unread")?,
                     to_answer: r.int("to_answer")?,
+                    answer_by: r.opt_time("answer_by")?,
                 })
             },
         )

@@ -203,6 +203,8 @@ pub struct InboxCounts {
     pub unread: i64,
     /// Of those, with response options and no answer yet (deadline not considered).
     pub to_answer: i64,
+    /// The latest answer deadline among those (none when there are none, or none has one).
+    pub answer_by: Option<jiff::Timestamp>,
 }
 
 /// One page of the inbox and where the next starts.

@@ -18,7 +18,7 @@ pub struct DashboardView {
     /// Letter counts from the resident's summary row (no counting per request).
     pub counts: InboxCounts,
     /// Up to [`TO_ANSWER_SHOWN`] letters still awaiting an answer before their deadline, newest
-    /// first; only looked up when the counts say there are some.
+    /// first; only looked up when the summary says a deadline is still ahead.
     pub to_answer: Vec<InboxItem>,
 }
 
@@ -30,7 +30,7 @@ pub async fn show_dashboard(
 ) -> Result<DashboardView, StoreError> {
     let register = store.dashboard(&citizen.fnr).await?;
     let counts = store.inbox_counts(&citizen.fnr).await?;
-    let to_answer = if counts.to_answer > 0 {
+    let to_answer = if counts.to_answer > 0 && counts.answer_by.is_some_and(|by| by > now) {
         let query = InboxQuery {
             filter: InboxFilter::NeedsAnswer,
             search: None,

@@ -148,7 +148,10 @@ async fn seeded_history_is_realistic_and_summarised(url: &str) {
          or s.unread <> (select count(*) from letters l where l.recipient_fnr = s.fodselsnummer \
            and l.archived_at is null and l.read_at is null) \
          or s.to_answer <> (select count(*) from letters l where l.recipient_fnr = s.fodselsnummer \
-           and l.archived_at is null and l.response_options is not null and l.answered_at is null)",
+           and l.archived_at is null and l.response_options is not null and l.answered_at is null) \
+         or coalesce(s.answer_by, 0) <> coalesce((select max(response_deadline) from letters l \
+           where l.recipient_fnr = s.fodselsnummer and l.archived_at is null \
+           and l.response_options is not null and l.answered_at is null), 0)",
     )
     .await;
     assert_eq!(wrong, 0, "summaries equal a recount");

@@ -481,14 +481,16 @@ async fn recount(
         .inbox(fnr, &list(InboxFilter::Unread))
         .await
         .unwrap();
+    let open = || {
+        all.items
+            .iter()
+            .filter(|i| !i.options.is_empty() && !i.answered)
+    };
     minside_core::letters::InboxCounts {
         letters: all.items.len() as i64,
         unread: unread.items.len() as i64,
-        to_answer: all
-            .items
-            .iter()
-            .filter(|i| !i.options.is_empty() && !i.answered)
-            .count() as i64,
+        to_answer: open().count() as i64,
+        answer_by: open().filter_map(|i| i.response_deadline).max(),
     }
 }
 
