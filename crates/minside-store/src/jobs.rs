@@ -62,11 +62,17 @@ pub(crate) async fn claim(
         }
         None => String::new(),
     };
+    // Two index range scans, each in index order and stopped at the limit: the due pending jobs
+    // by (status, run_at) and the running ones whose lease ran out. (One `or` of both had to
+    // collect and sort every due job for each claim: with 100,000 jobs due a claim took 0.1 s.)
     let sql = format!(
         "update jobs set status = 'running', locked_until = $1, attempts = attempts + 1 \
-         where id in (select id from jobs \
-                      where ((status = 'pending' and run_at <= $2) or (status = 'running' and locked_until < $2)) {kind_filter} \
-                      order by run_at, id limit $3 {lock}) \
+         where id in ( \
+           select id from (select id from jobs where status = 'pending' and run_at <= $2 {kind_filter} \
+                           order by run_at, id limit $3 {lock}) due \
+           union all \
+           select id from (select id from jobs where status = 'running' and locked_until < $2 {kind_filter} \
+                           order by locked_until, id limit $3 {lock}) expired) \
          returning id, kind, payload, attempts"
     );
     let mut query = sqlx::query(&sql)

@@ -61,6 +61,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0006_person_summaries.sql"),
         include_str!("../migrations/postgres/0006_person_summaries.sql"),
     ),
+    (
+        7,
+        "0007_job_indexes.sql",
+        include_str!("../migrations/sqlite/0007_job_indexes.sql"),
+        include_str!("../migrations/postgres/0007_job_indexes.sql"),
+    ),
 ];
 
 /// File names of the embedded migrations, in order.
