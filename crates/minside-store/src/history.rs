@@ -10,7 +10,7 @@ use minside_core::ports::StoreError;
 use sqlx::{AnyPool, Row};
 use std::collections::HashMap;
 
-const LETTER_COLUMNS: [&str; 23] = [
+const LETTER_COLUMNS: [&str; 24] = [
     "public_id",
     "client_id",
     "sender_ref",
@@ -33,6 +33,7 @@ const LETTER_COLUMNS: [&str; 23] = [
     "answer_code",
     "answered_by",
     "print_queued_at",
+    "print_batch_id",
     "printed_at",
 ];
 
@@ -75,6 +76,33 @@ pub(crate) async fn insert(
             .await
             .map_err(db)?;
     }
+    // The printed ones were printed in a batch that was delivered: without one they would sit
+    // in the print queue (queued, no batch) and the worker would print them again.
+    let printed = letters.iter().filter(|h| h.printed_at.is_some()).count();
+    let batch: Option<i64> = if printed > 0 {
+        let at = letters
+            .iter()
+            .filter_map(|h| h.printed_at)
+            .max()
+            .map_or(0, ts);
+        let first = letters.first().map_or("", |h| h.letter.public_id.as_str());
+        Some(
+            sqlx::query(
+                "insert into print_batches (public_id, state, letter_count, created_at, locked_until, delivered_at) \
+                 values ($1, 'delivered', $2, $3, $3, $3) returning id",
+            )
+            .bind(format!("history-{first}"))
+            .bind(i64::try_from(printed).unwrap_or(i64::MAX))
+            .bind(at)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?
+            .try_get("id")
+            .map_err(db)?,
+        )
+    } else {
+        None
+    };
     let mut ids: HashMap<String, i64> = HashMap::with_capacity(letters.len());
     for chunk in letters.chunks(LETTERS_PER_STATEMENT) {
         let sql = format!(
@@ -124,6 +152,7 @@ pub(crate) async fn insert(
                 .bind(h.answer.as_ref().map(|a| a.0.clone()))
                 .bind(h.answer.as_ref().map(|_| "recipient"))
                 .bind(opt_ts(h.printed_at))
+                .bind(h.printed_at.and(batch))
                 .bind(opt_ts(h.printed_at));
         }
         for r in q.fetch_all(&mut *tx).await.map_err(db)? {

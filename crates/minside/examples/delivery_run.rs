@@ -72,6 +72,13 @@ struct States {
     other: usize,
 }
 
+impl States {
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({"pending": self.pending, "printed": self.printed,
+                           "read": self.read, "other": self.other})
+    }
+}
+
 /// Each letter's state from its status and events; a letter both read and printed, or with an
 /// event twice, counts as `other`.
 async fn states(
@@ -220,14 +227,12 @@ async fn main() -> anyhow::Result<()> {
             "send_s": send_s,
             "notify_s": notify_s,
             "notify_jobs": notify_jobs,
-            "after_notify": {"pending": after_notify.pending, "printed": after_notify.printed,
-                             "read": after_notify.read, "other": after_notify.other},
+            "after_notify": after_notify.json(),
             "opened": opened,
             "fallback_s": fallback_s,
             "fallback_jobs": fallback_jobs,
             "printed_in_fallback": printed_in_fallback,
-            "after_fallback": {"pending": after_fallback.pending, "printed": after_fallback.printed,
-                               "read": after_fallback.read, "other": after_fallback.other},
+            "after_fallback": after_fallback.json(),
             "print_batches": batches,
         })
     );

@@ -129,6 +129,11 @@ async fn seeded_history_is_realistic_and_summarised(url: &str) {
     );
     assert!(one("select count(*) from letters where answered_at is not null").await > 0);
     assert_eq!(
+        one("select count(*) from letters where print_queued_at is not null and print_batch_id is null").await,
+        0,
+        "no printed history letter waits in the print queue (the worker would print it again)"
+    );
+    assert_eq!(
         one("select count(*) from letters l where not exists (select 1 from letter_events e where e.letter_id = l.id and e.event = 'created')").await,
         0
     );
