@@ -26,18 +26,6 @@ pub(crate) fn corrupt<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) ->
     move |e| StoreError::Corrupt(format!("{what}: {e}"))
 }
 
-/// An optional time column.
-pub(crate) fn opt_time(
-    r: &sqlx::any::AnyRow,
-    column: &str,
-) -> Result<Option<Timestamp>, StoreError> {
-    use sqlx::Row;
-    r.try_get::<Option<i64>, _>(column)
-        .map_err(crate::db)?
-        .map(from_ts)
-        .transpose()
-}
-
 /// Reading columns by name from a row of either driver: the row mappings are written once and
 /// serve both the sqlx queries and the direct SQLite reads of the hot pages (`fast.rs`).
 pub(crate) trait Cols {

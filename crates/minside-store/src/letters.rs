@@ -1,6 +1,6 @@
 //! Letters: creation with documents, event and jobs in one transaction; receipts and status.
 
-use crate::codec::{from_ts, opt_time, opt_ts, ts, Cols};
+use crate::codec::{from_ts, opt_ts, ts, Cols};
 use crate::db;
 use crate::fast::{Arg, Reader};
 use crate::jobs::enqueue_in;
@@ -454,10 +454,10 @@ pub(crate) async fn for_delivery(
             minside_core::delivery::LetterKind::Formal
         },
         status: status(&r.try_get::<String, _>("status").map_err(db)?)?,
-        read: opt_time(&r, "read_at")?.is_some(),
+        read: r.opt_time("read_at")?.is_some(),
         notified,
-        response_deadline: opt_time(&r, "response_deadline")?,
-        answered: opt_time(&r, "answered_at")?.is_some(),
+        response_deadline: r.opt_time("response_deadline")?,
+        answered: r.opt_time("answered_at")?.is_some(),
     }))
 }
 
