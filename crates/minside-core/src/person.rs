@@ -160,3 +160,11 @@ pub struct Dashboard {
     pub properties: Vec<Property>,
     pub children: Vec<String>,
 }
+
+/// The dashboard's data as the store reads it in one go: register data (none for a person who
+/// is not in this municipality's register) and the resident's letter counts from their summary.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DashboardData {
+    pub register: Option<Dashboard>,
+    pub counts: crate::letters::InboxCounts,
+}

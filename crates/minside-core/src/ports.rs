@@ -7,7 +7,7 @@ use crate::letters::{
     InboxCounts, InboxPage, InboxQuery, LetterReceipt, LetterStatusView, LetterView, NewLetter,
 };
 use crate::person::{
-    ContactRecord, Dashboard, LoginCandidate, Person, PersonId, Population, StaffUser,
+    ContactRecord, DashboardData, LoginCandidate, Person, PersonId, Population, StaffUser,
 };
 use crate::session::{LoginAttempt, NewSession, Session, SessionKey};
 use jiff::Timestamp;
@@ -91,8 +91,9 @@ pub trait Store: Send + Sync {
 
     /// The person with this number, if resident.
     async fn person_by_fnr(&self, fnr: &Fodselsnummer) -> Result<Option<Person>, StoreError>;
-    /// The register data the dashboard shows for one person, if they are in the register.
-    async fn dashboard(&self, fnr: &Fodselsnummer) -> Result<Option<Dashboard>, StoreError>;
+    /// The register data the dashboard shows for one person, if they are in the register, and
+    /// their letter counts, read together (one read on the hot path of the front page).
+    async fn dashboard(&self, fnr: &Fodselsnummer) -> Result<DashboardData, StoreError>;
     /// Reads a person's register data for staff or a system and writes the access log entry in
     /// the same transaction. `None` (and no entry) when no such person exists.
     async fn read_person_logged(

@@ -5,8 +5,10 @@ use crate::db;
 use crate::fast::{Arg, Reader};
 use minside_core::auth::StaffRole;
 use minside_core::ident::{Fodselsnummer, Kommunenummer, MatrikkelId};
+use minside_core::letters::InboxCounts;
 use minside_core::person::{
-    Address, CandidateGroup, Dashboard, LoginCandidate, Person, PersonId, Property, StaffUser,
+    Address, CandidateGroup, Dashboard, DashboardData, LoginCandidate, Person, PersonId, Property,
+    StaffUser,
 };
 use minside_core::ports::StoreError;
 use sqlx::{AnyPool, Row};
@@ -56,30 +58,38 @@ pub(crate) async fn by_fnr(
 
 /// The dashboard's register data in one statement: the person's row, then their properties, then
 /// the children they are guardian for (`kind` tells the rows apart).
+/// The dashboard in one statement (one read transaction): the person (kind 0), their properties
+/// (1), their children (2) and their letter summary (3). The summary's numbers have columns of
+/// their own, typed in the first branch so that PostgreSQL resolves the union's column types.
 const DASHBOARD_SQL: &str = "\
     select 0 as kind, p.id, p.fodselsnummer, p.given_name, p.family_name, p.birth_date, p.street, \
-           p.postcode, p.city, p.kommunenummer, '' as sort_key \
+           p.postcode, p.city, p.kommunenummer, '' as sort_key, cast(null as bigint) as letters, \
+           cast(null as bigint) as unread, cast(null as bigint) as to_answer, cast(null as bigint) as answer_by \
     from persons p where p.fodselsnummer = $1 \
     union all \
-    select 1, null, null, pr.address, null, null, null, null, null, null, pr.matrikkel \
+    select 1, null, null, pr.address, null, null, null, null, null, null, pr.matrikkel, null, null, null, null \
     from persons p join property_owners o on o.person_id = p.id join properties pr on pr.id = o.property_id \
     where p.fodselsnummer = $1 \
     union all \
-    select 2, null, null, c.given_name, null, null, null, null, null, null, c.birth_date \
+    select 2, null, null, c.given_name, null, null, null, null, null, null, c.birth_date, null, null, null, null \
     from persons p join guardianships g on g.guardian_id = p.id join persons c on c.id = g.child_id \
     where p.fodselsnummer = $1 \
+    union all \
+    select 3, null, null, null, null, null, null, null, null, null, '', s.letters, s.unread, s.to_answer, s.answer_by \
+    from person_summaries s where s.fodselsnummer = $1 \
     order by kind, sort_key";
 
 enum DashboardRow {
     Person(Person),
     Property(Property),
     Child(String),
+    Counts(InboxCounts),
 }
 
 pub(crate) async fn dashboard(
     reader: Reader<'_>,
     fnr: &Fodselsnummer,
-) -> Result<Option<Dashboard>, StoreError> {
+) -> Result<DashboardData, StoreError> {
     let rows = reader
         .all(DASHBOARD_SQL, &[Arg::Text(fnr.as_str())], |r| {
             Ok(match r.int("kind")? {
@@ -89,27 +99,28 @@ pub(crate) async fn dashboard(
                         .map_err(corrupt("properties.matrikkel"))?,
                     address: r.text("given_name")?,
                 }),
-                _ => DashboardRow::Child(r.text("given_name")?),
+                2 => DashboardRow::Child(r.text("given_name")?),
+                _ => DashboardRow::Counts(crate::summaries::counts_from_row(r)?),
             })
         })
         .await?;
-    let mut rows = rows.into_iter();
-    let Some(DashboardRow::Person(person)) = rows.next() else {
-        return Ok(None);
-    };
-    let mut d = Dashboard {
-        person,
-        properties: Vec::new(),
-        children: Vec::new(),
-    };
+    let mut data = DashboardData::default();
+    let (mut properties, mut children) = (Vec::new(), Vec::new());
+    let mut person = None;
     for row in rows {
         match row {
-            DashboardRow::Property(p) => d.properties.push(p),
-            DashboardRow::Child(c) => d.children.push(c),
-            DashboardRow::Person(_) => {}
+            DashboardRow::Person(p) => person = Some(p),
+            DashboardRow::Property(p) => properties.push(p),
+            DashboardRow::Child(c) => children.push(c),
+            DashboardRow::Counts(c) => data.counts = c,
         }
     }
-    Ok(Some(d))
+    data.register = person.map(|person| Dashboard {
+        person,
+        properties,
+        children,
+    });
+    Ok(data)
 }
 
 pub(crate) async fn login_candidates(

@@ -72,15 +72,18 @@ pub(crate) async fn counts(
         .optional(
             "select letters, unread, to_answer, answer_by from person_summaries where fodselsnummer = $1",
             &[Arg::Text(fnr.as_str())],
-            |r: &dyn Cols| {
-                Ok(InboxCounts {
-                    letters: r.int("letters")?,
-                    unread: r.int("unread")?,
-                    to_answer: r.int("to_answer")?,
-                    answer_by: r.opt_time("answer_by")?,
-                })
-            },
+            |r: &dyn Cols| counts_from_row(r),
         )
         .await?
         .unwrap_or_default())
+}
+
+/// A summary row's counts (also read as part of the dashboard's statement).
+pub(crate) fn counts_from_row(r: &dyn Cols) -> Result<InboxCounts, StoreError> {
+    Ok(InboxCounts {
+        letters: r.int("letters")?,
+        unread: r.int("unread")?,
+        to_answer: r.int("to_answer")?,
+        answer_by: r.opt_time("answer_by")?,
+    })
 }

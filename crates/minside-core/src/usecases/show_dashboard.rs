@@ -2,7 +2,7 @@
 
 use crate::auth::Citizen;
 use crate::letters::{InboxCounts, InboxFilter, InboxItem, InboxQuery};
-use crate::person::Dashboard;
+use crate::person::{Dashboard, DashboardData};
 use crate::ports::{Store, StoreError};
 use jiff::Timestamp;
 
@@ -28,8 +28,7 @@ pub async fn show_dashboard(
     citizen: &Citizen,
     now: Timestamp,
 ) -> Result<DashboardView, StoreError> {
-    let register = store.dashboard(&citizen.fnr).await?;
-    let counts = store.inbox_counts(&citizen.fnr).await?;
+    let DashboardData { register, counts } = store.dashboard(&citizen.fnr).await?;
     let to_answer = if counts.to_answer > 0 && counts.answer_by.is_some_and(|by| by > now) {
         let query = InboxQuery {
             filter: InboxFilter::NeedsAnswer,

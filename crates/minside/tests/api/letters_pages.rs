@@ -494,6 +494,37 @@ async fn recount(
     }
 }
 
+/// Someone who is not in this municipality's register (moved away, say) still gets letters, and
+/// ID-porten logs them in: their dashboard has no register data but their letter counts. (The
+/// built-in test IdP only offers registered residents, so this reads the use case directly.)
+#[tokio::test]
+async fn a_dashboard_without_register_data_still_counts_the_residents_letters() {
+    use minside_core::auth::{Citizen, Loa};
+    use minside_core::usecases::show_dashboard::show_dashboard;
+    let app = &TestApp::spawn().await;
+    let moved_away = "20914695016";
+    let res = app
+        .post_letter(&json!({
+            "sender_ref": "moved-1",
+            "recipient": {"fodselsnummer": moved_away},
+            "title": "Sluttfaktura",
+            "sender_unit": "Kemneren",
+            "body": "Sluttoppgjør.",
+            "documents": [{"filename": "faktura.pdf", "mime_type": "application/pdf", "content_base64": STANDARD.encode(PDF)}]
+        }))
+        .await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let citizen = Citizen {
+        fnr: minside_core::ident::Fodselsnummer::parse(moved_away).unwrap(),
+        loa: Loa::Substantial,
+    };
+    let view = show_dashboard(&app.store, &citizen, app.clock.now_for_tests())
+        .await
+        .unwrap();
+    assert!(view.register.is_none(), "not in the register");
+    assert_eq!((view.counts.letters, view.counts.unread), (1, 1));
+}
+
 #[tokio::test]
 async fn the_dashboards_counts_follow_every_change_to_a_letter_in_the_same_transaction() {
     use minside_core::ports::Store;
