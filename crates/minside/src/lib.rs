@@ -531,6 +531,7 @@ fn api_settings(config: &Config) -> anyhow::Result<minside_web::api::auth::ApiSe
     Ok(minside_web::api::auth::ApiSettings {
         audience: config.api_audience.clone(),
         clients,
+        verified: minside_web::api::auth::VerifiedTokens::default(),
     })
 }
 

@@ -13,6 +13,9 @@ use base64::Engine;
 use jiff::Timestamp;
 use minside_core::auth::SystemClient;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// A registered back-office client.
 #[derive(Debug, Clone)]
@@ -28,6 +31,51 @@ pub struct ApiSettings {
     /// The `aud` tokens must carry (an audience-restricted token, RFC 8707).
     pub audience: String,
     pub clients: Vec<RegisteredClient>,
+    /// Tokens whose signature has been checked.
+    pub verified: VerifiedTokens,
+}
+
+/// Tokens whose signature has already been checked, with their claims. A back-office system sends
+/// the same token with every request for the token's lifetime, and checking an RSA signature costs
+/// more than storing a letter (profiled in bench/, issue 4). Keyed by the SHA-256 of the whole
+/// token, so a token that differs in any byte is checked anew; only the signature check is
+/// skipped: audience, lifetime, clock and scopes are checked on every request.
+#[derive(Debug, Clone, Default)]
+pub struct VerifiedTokens(Arc<Mutex<HashMap<[u8; 32], Value>>>);
+
+/// How many checked tokens are kept (a few per client are live at a time).
+const VERIFIED_KEPT: usize = 1024;
+
+impl VerifiedTokens {
+    fn claims(&self, token: &str, key: &Jwk, now: i64) -> Result<Value, TokenError> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(claims) = kept.get(&digest) {
+            return Ok(claims.clone());
+        }
+        drop(kept);
+        let claims =
+            verify_rs256(token, std::slice::from_ref(key)).map_err(|_| TokenError::Signature)?;
+        kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if kept.len() >= VERIFIED_KEPT {
+            kept.retain(|_, c| c.get("exp").and_then(Value::as_i64).unwrap_or(0) + SKEW >= now);
+            if kept.len() >= VERIFIED_KEPT {
+                kept.clear();
+            }
+        }
+        kept.insert(digest, claims.clone());
+        Ok(claims)
+    }
+
+    /// How many checked tokens are kept.
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    /// Whether none are.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// Clock skew tolerated on `iat`/`exp`.
@@ -79,8 +127,9 @@ pub fn authenticate(
         .iter()
         .find(|c| c.client_id == iss)
         .ok_or(TokenError::UnknownClient)?;
-    let claims = verify_rs256(token, std::slice::from_ref(&client.public_key))
-        .map_err(|_| TokenError::Signature)?;
+    let claims = settings
+        .verified
+        .claims(token, &client.public_key, now.as_second())?;
     let aud_ok = match claims.get("aud") {
         Some(Value::String(a)) => *a == settings.audience,
         Some(Value::Array(a)) => a
@@ -169,6 +218,7 @@ mod tests {
                 public_key: public_jwk(&key().to_public_key(), "k"),
                 scopes: vec!["minside:persons.read".into()],
             }],
+            verified: VerifiedTokens::default(),
         }
     }
 
@@ -239,5 +289,38 @@ mod tests {
             ),
             Err(TokenError::Malformed)
         );
+    }
+
+    /// A system reuses its token: the signature is checked once, but a token changed in any byte
+    /// is checked again, and the clock and the scopes still count for a remembered one.
+    #[test]
+    fn a_checked_token_is_remembered_but_only_its_signature_check_is_skipped() {
+        let s = settings();
+        let at = |t: i64| Timestamp::from_second(t).unwrap();
+        let t = token(good());
+        assert!(authenticate(&t, &s, at(NOW)).is_ok());
+        assert!(authenticate(&t, &s, at(NOW + 60)).is_ok());
+        assert_eq!(s.verified.len(), 1, "checked once, remembered");
+        assert_eq!(
+            authenticate(&t, &s, at(NOW + 120 + 31)),
+            Err(TokenError::Expired),
+            "a remembered token still expires"
+        );
+        let mut narrower = s.clone();
+        narrower.clients[0].scopes.clear();
+        assert_eq!(
+            authenticate(&t, &narrower, at(NOW)),
+            Err(TokenError::ScopeNotGranted("minside:persons.read".into())),
+            "the scopes registered for the client still count for a remembered token"
+        );
+        // One character inside the signature changed (every bit of it counts there).
+        let at_ten = t.len() - 10;
+        let c = if &t[at_ten..=at_ten] == "A" { "B" } else { "A" };
+        let tampered = format!("{}{c}{}", &t[..at_ten], &t[at_ten + 1..]);
+        assert_eq!(
+            authenticate(&tampered, &s, at(NOW)),
+            Err(TokenError::Signature)
+        );
+        assert_eq!(s.verified.len(), 1, "a refused token is not remembered");
     }
 }
