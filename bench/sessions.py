@@ -2,20 +2,20 @@
 """Logs in distinct synthetic residents through the portal's test IdP (the real login flow, not a
 backdoor) and prints one line per session: the session cookie and a letter path of theirs.
 
-usage: sessions.py BASE_URL DATABASE_FILE COUNT
+usage: sessions.py BASE_URL DATABASE_URL COUNT   (sqlite://FILE or postgres://…)
 """
 import http.cookiejar
 import random
 import re
-import sqlite3
 import sys
 import urllib.parse
 import urllib.request
 
+from db import rows as query
+
 base, db, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-rows = sqlite3.connect(db).execute(
-    "select recipient_fnr, max(public_id) from letters where recipient_fnr is not null "
-    "group by recipient_fnr").fetchall()
+rows = query(db, "select recipient_fnr, max(public_id) from letters where recipient_fnr is not null "
+                 "group by recipient_fnr order by recipient_fnr")
 random.Random(7).shuffle(rows)
 for fnr, letter in rows[:count]:
     jar = http.cookiejar.CookieJar()

@@ -122,14 +122,19 @@ fn demo_config(listen: &str, data: &Path, persons: usize) -> anyhow::Result<Conf
             s
         }
     };
-    let mut c = Config::load(None, &minside::config::process_env())?;
+    let env = minside::config::process_env();
+    let mut c = Config::load(None, &env)?;
     c.environment = Environment::Demo;
     if c.municipality.kommunenummer.is_empty() {
         c.municipality = minside::config::MunicipalityConfig::demo()?;
     }
     c.listen = listen.to_owned();
     c.public_url = String::new();
-    c.database_url = Secret(format!("sqlite://{}", data.join("minside.db").display()));
+    // The embedded database in the data directory, unless one is named explicitly (the benchmark
+    // runs the demo on PostgreSQL this way).
+    if !env.iter().any(|(k, _)| k == "MINSIDE_DATABASE_URL") {
+        c.database_url = Secret(format!("sqlite://{}", data.join("minside.db").display()));
+    }
     c.session_secret = Secret(secret);
     c.blob_dir = data.join("blobs").display().to_string();
     c.notify_outbox_dir = data.join("outbox").display().to_string();

@@ -182,6 +182,7 @@ async fn demo_starts_with_everything_embedded_and_a_login_leaves_no_fodselsnumme
             "--data",
         ])
         .arg(&data)
+        .env_remove("MINSIDE_DATABASE_URL")
         .stdout(Stdio::piped())
         .stderr(log)
         .spawn()
@@ -318,6 +319,51 @@ async fn demo_starts_with_everything_embedded_and_a_login_leaves_no_fodselsnumme
     assert!(
         !log.contains(&fnr[..6]) || !log.contains(&fnr[6..]),
         "no number in two pieces either"
+    );
+}
+
+/// An operator (or the benchmark) runs the demo against a database of their own: the named one is
+/// migrated and seeded, and no embedded database appears in the data directory.
+#[tokio::test]
+async fn demo_uses_a_database_named_in_the_environment() {
+    let url = fresh_database_url().await;
+    let data = temp_dir("demo-db");
+    let mut child = Command::new(BIN)
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--persons",
+            "25",
+            "--data",
+        ])
+        .arg(&data)
+        .env("MINSIDE_DATABASE_URL", &url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let first = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(first.starts_with("minside is running at "), "{first}");
+    assert!(!data.join("minside.db").exists(), "no embedded database");
+    sqlx::any::install_default_drivers();
+    let db = sqlx::AnyPool::connect(&url).await.unwrap();
+    let persons: i64 = sqlx::Row::get(
+        &sqlx::query("select count(*) as n from persons")
+            .fetch_one(&db)
+            .await
+            .unwrap(),
+        "n",
+    );
+    assert_eq!(
+        persons, 25,
+        "the named database holds the demo municipality"
     );
 }
 
