@@ -19,6 +19,16 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
     d
 }
 
+/// `minside demo` on a free loopback port with `persons` residents and its data in `data`.
+fn demo(data: &std::path::Path, persons: u32) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(["demo", "--listen", "127.0.0.1:0", "--persons"])
+        .arg(persons.to_string())
+        .arg("--data")
+        .arg(data);
+    c
+}
+
 #[test]
 fn check_config_names_every_missing_production_key_and_masks_secrets() {
     let dir = temp_dir("check");
@@ -172,16 +182,7 @@ async fn demo_starts_with_everything_embedded_and_a_login_leaves_no_fodselsnumme
     let data = temp_dir("demo");
     let log_path = data.join("stderr.log");
     let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = Command::new(BIN)
-        .args([
-            "demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--persons",
-            "60",
-            "--data",
-        ])
-        .arg(&data)
+    let mut child = demo(&data, 60)
         .env_remove("MINSIDE_DATABASE_URL")
         .stdout(Stdio::piped())
         .stderr(log)
@@ -328,16 +329,7 @@ async fn demo_starts_with_everything_embedded_and_a_login_leaves_no_fodselsnumme
 async fn demo_uses_a_database_named_in_the_environment() {
     let url = fresh_database_url().await;
     let data = temp_dir("demo-db");
-    let mut child = Command::new(BIN)
-        .args([
-            "demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--persons",
-            "25",
-            "--data",
-        ])
-        .arg(&data)
+    let mut child = demo(&data, 25)
         .env("MINSIDE_DATABASE_URL", &url)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
