@@ -259,6 +259,8 @@ pub struct Config {
     /// A worker holds a claimed job (and a print batch) this long; if it dies, another worker
     /// takes the work over after that.
     pub job_lease_seconds: i64,
+    /// How many jobs one worker runs at a time (each lane claims and runs jobs on its own).
+    pub worker_lanes: usize,
     pub session_secret: Secret,
     pub municipality: MunicipalityConfig,
     pub citizen_idp: IdpConfig,
@@ -286,6 +288,7 @@ impl Default for Config {
             notify_outbox_dir: "minside-data/outbox".into(),
             print_dir: "minside-data/print".into(),
             job_lease_seconds: 300,
+            worker_lanes: 4,
             session_secret: Secret::default(),
             municipality: MunicipalityConfig::default(),
             citizen_idp: IdpConfig::with_client("minside"),

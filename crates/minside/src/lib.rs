@@ -307,6 +307,7 @@ impl Application {
             webhook_targets(config),
             retry_policy(config),
             jiff::SignedDuration::from_secs(config.letters.webhook_settle_seconds),
+            config.worker_lanes,
         ));
     }
 
@@ -468,7 +469,10 @@ pub fn retry_policy(config: &Config) -> minside_core::jobs::RetryPolicy {
     }
 }
 
-/// The worker loop: claim and run due jobs; sleep a second when there is nothing to do.
+/// The worker: `lanes` loops that each claim and run due jobs and sleep a second when there is
+/// nothing to do (the first also schedules the periodic jobs). Claims are atomic, so lanes share
+/// the queue as separate worker processes do; several lanes keep the database busy while one
+/// lane writes a notice or renders a print batch. Dropping the future stops every lane.
 pub async fn run_worker(
     store: SqlStore,
     clock: Arc<dyn Clock>,
@@ -476,33 +480,48 @@ pub async fn run_worker(
     targets: Vec<minside_core::letters::webhook::WebhookTarget>,
     policy: minside_core::jobs::RetryPolicy,
     settle: jiff::SignedDuration,
+    lanes: usize,
 ) {
-    loop {
-        if let Err(e) = schedule_periodic_jobs(&store, &targets, settle, clock.now()).await {
-            tracing::warn!(error = %e, "cannot schedule periodic jobs");
-        }
-        match minside_core::usecases::run_jobs::run_due_jobs(
-            &store,
-            clock.as_ref(),
-            &handlers,
-            &policy,
-            50,
-        )
-        .await
-        {
-            Ok(r) if r.claimed() > 0 => tracing::info!(
-                done = r.done,
-                retried = r.retried,
-                dead = r.dead,
-                "jobs run"
-            ),
-            Ok(_) => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
-            Err(e) => {
-                tracing::warn!(error = %e, "job queue unavailable");
-                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let mut set = tokio::task::JoinSet::new();
+    for lane in 0..lanes.max(1) {
+        let (store, clock, handlers) = (store.clone(), clock.clone(), handlers.clone());
+        let targets = if lane == 0 {
+            targets.clone()
+        } else {
+            Vec::new()
+        };
+        set.spawn(async move {
+            loop {
+                if let Err(e) = schedule_periodic_jobs(&store, &targets, settle, clock.now()).await
+                {
+                    tracing::warn!(error = %e, "cannot schedule periodic jobs");
+                }
+                match minside_core::usecases::run_jobs::run_due_jobs(
+                    &store,
+                    clock.as_ref(),
+                    &handlers,
+                    &policy,
+                    50,
+                )
+                .await
+                {
+                    Ok(r) if r.claimed() > 0 => tracing::info!(
+                        lane,
+                        done = r.done,
+                        retried = r.retried,
+                        dead = r.dead,
+                        "jobs run"
+                    ),
+                    Ok(_) => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "job queue unavailable");
+                        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                    }
+                }
             }
-        }
+        });
     }
+    while set.join_next().await.is_some() {}
 }
 
 /// Registered back-office clients with their public keys.

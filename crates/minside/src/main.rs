@@ -234,7 +234,7 @@ async fn main() -> anyhow::Result<()> {
             );
             println!("minside worker running; stop with Ctrl+C");
             tokio::select! {
-                () = minside::run_worker(store, clock, handlers, minside::webhook_targets(&c), minside::retry_policy(&c), jiff::SignedDuration::from_secs(c.letters.webhook_settle_seconds)) => {}
+                () = minside::run_worker(store, clock, handlers, minside::webhook_targets(&c), minside::retry_policy(&c), jiff::SignedDuration::from_secs(c.letters.webhook_settle_seconds), c.worker_lanes) => {}
                 () = shutdown_signal() => {}
             }
             Ok(())

@@ -1,6 +1,7 @@
-//! Scaling out on PostgreSQL: two `minside worker` processes beside the server share the queue
-//! and never run a job twice; one is killed mid-batch, a new one takes over, and every letter ends
-//! up notified or printed exactly once. Needs PostgreSQL (scripts/test runs it).
+//! Scaling out: one worker's lanes share the queue and never run a job twice (any engine); on
+//! PostgreSQL two `minside worker` processes beside the server share the queue and never run a
+//! job twice, one is killed mid-batch, a new one takes over, and every letter ends up notified or
+//! printed exactly once (scripts/test runs that one).
 
 use crate::helpers::{env, fresh_database_url, test_config, TestApp};
 use minside_core::person::{CandidateGroup, LoginCandidate};
@@ -78,6 +79,63 @@ async fn send(app: &TestApp, to: &LoginCandidate, i: usize) -> String {
     .await
 }
 
+/// One worker with four lanes (the default): the lanes share the queue like separate workers,
+/// and every job runs exactly once. On SQLite in plain `cargo test`, on PostgreSQL in the suite.
+#[tokio::test]
+async fn a_workers_lanes_share_the_queue_and_run_every_job_once() {
+    let app = TestApp::spawn().await;
+    let reachable = crate::letters_delivery::resident(&app, true).await;
+    let mut ids = Vec::new();
+    for i in 0..120 {
+        ids.push(send(&app, &reachable, i).await);
+    }
+    let handlers = minside::job_handlers(
+        std::sync::Arc::new(app.store.clone()),
+        app.clock.clone(),
+        app.notifier.clone(),
+        &app.config,
+        &app.address,
+    );
+    let worker = tokio::spawn(minside::run_worker(
+        app.store.clone(),
+        app.clock.clone(),
+        handlers,
+        Vec::new(),
+        minside_core::jobs::RetryPolicy::default(),
+        jiff::SignedDuration::ZERO,
+        4,
+    ));
+    let start = Instant::now();
+    loop {
+        let c = app.store.job_counts().await.unwrap();
+        if c.running == 0 && c.done >= 120 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "not done: {c:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    worker.abort();
+    let c = app.store.job_counts().await.unwrap();
+    assert_eq!(
+        (c.done, c.dead),
+        (120, 0),
+        "one notice job per letter, all done"
+    );
+    for id in &ids {
+        let status = app.letter_status(id).await;
+        assert_eq!(
+            crate::helpers::events_named(&status, "notified").len(),
+            1,
+            "letter {id} notified exactly once: {status}"
+        );
+    }
+    assert_eq!(
+        app.notifier.sent.lock().unwrap().len(),
+        120,
+        "one notice per letter"
+    );
+}
+
 #[tokio::test]
 #[ignore = "needs PostgreSQL and the minside binary: scripts/test runs it with MINSIDE_TEST_DATABASE_URL"]
 async fn two_worker_processes_share_the_queue_and_a_killed_one_loses_and_duplicates_nothing() {
@@ -89,6 +147,8 @@ async fn two_worker_processes_share_the_queue_and_a_killed_one_loses_and_duplica
     let mut config = test_config(url.clone());
     config.letters.print_batch_size = 25;
     config.job_lease_seconds = 3;
+    // One lane each, so that the two processes (not one process's lanes) share the work.
+    config.worker_lanes = 1;
     let app = TestApp::spawn_with(config.clone()).await;
 
     let paper = app.first_candidate(CandidateGroup::Reserved).await;
