@@ -172,6 +172,10 @@ async fn open_pool(url: &str, backend: Backend, max: u32) -> Result<AnyPool, Sto
     AnyPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(Duration::from_secs(10))
+        // No ping before every use (sqlx's default): on PostgreSQL it was a network round trip
+        // per statement, a third of the dashboard's. A connection that died (the server
+        // restarted) fails its next statement and is replaced; that request gets an error.
+        .test_before_acquire(false)
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if backend == Backend::Sqlite {
