@@ -128,6 +128,7 @@ pub async fn seed_with_history(
             report.letters += chunk.len();
         }
     }
+    store.refresh_statistics().await?;
     Ok(report)
 }
 
