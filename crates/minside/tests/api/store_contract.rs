@@ -159,3 +159,56 @@ async fn duplicate_fodselsnummer_is_a_named_conflict() {
         "nothing half-stored"
     );
 }
+
+/// The pools do not ping a connection before each use (a round trip per statement on
+/// PostgreSQL). When the server drops every connection (a restart, a failover), each dead
+/// connection fails one statement and is replaced: at most a pool's worth of errors, then the
+/// store answers again.
+#[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/test runs it with MINSIDE_TEST_DATABASE_URL"]
+async fn after_postgresql_drops_every_connection_each_fails_once_and_the_store_recovers() {
+    let url = fresh_database_url().await;
+    assert!(
+        url.starts_with("postgres"),
+        "set MINSIDE_TEST_DATABASE_URL to a PostgreSQL server"
+    );
+    let config = test_config(url.clone());
+    let store = minside::open_store(&config).await.unwrap();
+    // Several connections of the pool in use at once.
+    let warm: Vec<_> = (0..config.database_max_connections)
+        .map(|_| {
+            let s = store.clone();
+            tokio::spawn(async move { s.population_size().await })
+        })
+        .collect();
+    for h in warm {
+        h.await.unwrap().unwrap();
+    }
+    let database = url.rsplit('/').next().unwrap().to_owned();
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    let dropped: i64 = sqlx::query_scalar(
+        "select count(pg_terminate_backend(pid)) from pg_stat_activity \
+         where datname = $1 and pid <> pg_backend_pid()",
+    )
+    .bind(&database)
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert!(dropped > 0, "the pool's connections were dropped");
+    let mut failures = 0;
+    for _ in 0..3 * config.database_max_connections {
+        if store.population_size().await.is_err() {
+            failures += 1;
+        }
+    }
+    assert!(
+        failures <= i64::from(config.database_max_connections),
+        "{failures} failed statements for {dropped} dropped connections"
+    );
+    store
+        .population_size()
+        .await
+        .expect("the store answers again");
+}
