@@ -172,3 +172,29 @@ impl Reader<'_> {
         Ok(self.all(sql, args, map).await?.into_iter().next())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The bundled SQLite is built by `.cargo/config.toml` without the process-wide page-cache
+    /// mutex (`SQLITE_ENABLE_MEMORY_MANAGEMENT`) and without memory statistics, which serialised
+    /// the direct readers under load (bench/, issue 4).
+    #[test]
+    fn the_bundled_sqlite_has_no_process_wide_page_cache_or_statistics_lock() {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        let options: Vec<String> = c
+            .prepare("select compile_options from pragma_compile_options")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "{options:?}"
+        );
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+    }
+}
