@@ -91,9 +91,14 @@ pub trait Store: Send + Sync {
 
     /// The person with this number, if resident.
     async fn person_by_fnr(&self, fnr: &Fodselsnummer) -> Result<Option<Person>, StoreError>;
-    /// The register data the dashboard shows for one person, if they are in the register, and
-    /// their letter counts, read together (one read on the hot path of the front page).
-    async fn dashboard(&self, fnr: &Fodselsnummer) -> Result<DashboardData, StoreError>;
+    /// The session with this key and, when it is a resident's, what their dashboard shows: the
+    /// register data (if they are in the register) and their letter counts. One read: the front
+    /// page is the page opened most. The caller applies the session rules
+    /// ([`crate::usecases::show_dashboard`]).
+    async fn session_dashboard(
+        &self,
+        key: &SessionKey,
+    ) -> Result<Option<(Session, DashboardData)>, StoreError>;
     /// Reads a person's register data for staff or a system and writes the access log entry in
     /// the same transaction. `None` (and no entry) when no such person exists.
     async fn read_person_logged(

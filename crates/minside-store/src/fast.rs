@@ -16,20 +16,45 @@ use sqlx::AnyPool;
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 
-/// A bound value of a read.
+/// A bound value of a statement (a typed null keeps PostgreSQL's parameter types right).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Arg<'a> {
     Int(i64),
     Text(&'a str),
+    OptInt(Option<i64>),
+    OptText(Option<&'a str>),
 }
 
 impl ToSql for Arg<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(match self {
-            Arg::Int(i) => ToSqlOutput::from(*i),
-            Arg::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Arg::Int(i) | Arg::OptInt(Some(i)) => ToSqlOutput::from(*i),
+            Arg::Text(s) | Arg::OptText(Some(s)) => {
+                ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes()))
+            }
+            Arg::OptInt(None) | Arg::OptText(None) => ToSqlOutput::Borrowed(ValueRef::Null),
         })
     }
+}
+
+/// Binds `args` to a statement written with `$n` parameters. SQLite numbers `$n` parameters in
+/// order of first appearance, not by n: each is bound by its name, as sqlx does.
+pub(crate) fn bind_all(
+    stmt: &mut rusqlite::Statement<'_>,
+    args: &[Arg<'_>],
+) -> Result<(), StoreError> {
+    for i in 1..=stmt.parameter_count() {
+        let arg = stmt
+            .parameter_name(i)
+            .and_then(|n| n.strip_prefix('$'))
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| args.get(n.checked_sub(1)?))
+            .ok_or_else(|| {
+                StoreError::Database(format!("parameter {i} of a statement has no value"))
+            })?;
+        stmt.raw_bind_parameter(i, arg).map_err(err)?;
+    }
+    Ok(())
 }
 
 pub(crate) fn err(e: rusqlite::Error) -> StoreError {
@@ -73,6 +98,11 @@ impl DirectSqlite {
             path: PathBuf::from(path),
             idle: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The database file.
+    pub(crate) fn path(&self) -> &std::path::Path {
+        &self.path
     }
 
     fn with<T>(
@@ -126,19 +156,7 @@ impl Reader<'_> {
         if let Some(direct) = self.direct {
             return direct.with(|c| {
                 let mut stmt = c.prepare_cached(sql).map_err(err)?;
-                // SQLite numbers `$n` parameters in order of first appearance, not by n: bind
-                // each by its name, as sqlx does.
-                for i in 1..=stmt.parameter_count() {
-                    let arg = stmt
-                        .parameter_name(i)
-                        .and_then(|n| n.strip_prefix('$'))
-                        .and_then(|n| n.parse::<usize>().ok())
-                        .and_then(|n| args.get(n.checked_sub(1)?))
-                        .ok_or_else(|| {
-                            StoreError::Database(format!("parameter {i} of a read has no value"))
-                        })?;
-                    stmt.raw_bind_parameter(i, arg).map_err(err)?;
-                }
+                bind_all(&mut stmt, args)?;
                 let mut rows = stmt.raw_query();
                 let mut out = Vec::new();
                 while let Some(r) = rows.next().map_err(err)? {
@@ -147,14 +165,8 @@ impl Reader<'_> {
                 Ok(out)
             });
         }
-        let mut q = sqlx::query(sql);
-        for a in args {
-            q = match *a {
-                Arg::Int(i) => q.bind(i),
-                Arg::Text(s) => q.bind(s),
-            };
-        }
-        q.fetch_all(self.pool)
+        crate::write::sqlx_query(sql, args)
+            .fetch_all(self.pool)
             .await
             .map_err(crate::db)?
             .iter()

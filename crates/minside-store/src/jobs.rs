@@ -1,6 +1,8 @@
 //! The job queue. `enqueue_in` is called by other Store methods inside their transaction.
 
 use crate::codec::ts;
+use crate::fast::Arg;
+use crate::write::{Sqlx, Tx};
 use crate::{db, Backend};
 use jiff::Timestamp;
 use minside_core::jobs::{Job, JobId, JobStatus, NewJob};
@@ -9,22 +11,22 @@ use sqlx::{AnyConnection, AnyPool, Row};
 
 /// Inserts a job in the caller's transaction; a duplicate (kind, dedupe_key) is skipped.
 pub(crate) async fn enqueue_in(
-    conn: &mut AnyConnection,
+    tx: &mut impl Tx,
     job: &NewJob,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    tx.exec(
         "insert into jobs (kind, payload, dedupe_key, status, attempts, run_at, created_at) \
          values ($1, $2, $3, 'pending', 0, $4, $5) on conflict (kind, dedupe_key) do nothing",
+        &[
+            Arg::Text(job.kind),
+            Arg::Text(job.payload.as_str()),
+            Arg::OptText(job.dedupe_key.as_deref()),
+            Arg::Int(ts(job.run_at)),
+            Arg::Int(ts(now)),
+        ],
     )
-    .bind(job.kind)
-    .bind(job.payload.as_str())
-    .bind(job.dedupe_key.as_deref())
-    .bind(ts(job.run_at))
-    .bind(ts(now))
-    .execute(conn)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(())
 }
 
@@ -35,13 +37,13 @@ pub(crate) async fn enqueue(
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await.map_err(db)?;
     for job in jobs {
-        enqueue_in(&mut tx, job, now).await?;
+        enqueue_in(&mut Sqlx(&mut tx), job, now).await?;
     }
     tx.commit().await.map_err(db)
 }
 
-pub(crate) async fn claim(
-    pool: &AnyPool,
+pub(crate) async fn claim_in(
+    tx: &mut impl Tx,
     backend: Backend,
     now: Timestamp,
     limit: i64,
@@ -75,40 +77,36 @@ pub(crate) async fn claim(
                            order by locked_until, id limit $3 {lock}) expired) \
          returning id, kind, payload, attempts"
     );
-    let mut query = sqlx::query(&sql)
-        .bind(ts(lease_until))
-        .bind(ts(now))
-        .bind(limit);
-    for k in kinds.unwrap_or_default() {
-        query = query.bind(*k);
-    }
-    let mut jobs: Vec<Job> = query
-        .fetch_all(pool)
-        .await
-        .map_err(db)?
-        .iter()
-        .map(|r| {
+    let mut args = vec![
+        Arg::Int(ts(lease_until)),
+        Arg::Int(ts(now)),
+        Arg::Int(limit),
+    ];
+    args.extend(kinds.unwrap_or_default().iter().map(|k| Arg::Text(k)));
+    let mut jobs: Vec<Job> = tx
+        .rows(&sql, &args, |r| {
             Ok(Job {
-                id: JobId(r.try_get("id").map_err(db)?),
-                kind: r.try_get("kind").map_err(db)?,
-                payload: r.try_get("payload").map_err(db)?,
-                attempts: r.try_get("attempts").map_err(db)?,
+                id: JobId(r.int("id")?),
+                kind: r.text("kind")?,
+                payload: r.text("payload")?,
+                attempts: r.int("attempts")?,
             })
         })
-        .collect::<Result<_, StoreError>>()?;
+        .await?;
     jobs.sort_by_key(|j| j.id);
     Ok(jobs)
 }
 
-pub(crate) async fn complete(pool: &AnyPool, id: JobId, now: Timestamp) -> Result<(), StoreError> {
-    sqlx::query(
+pub(crate) async fn complete_in(
+    tx: &mut impl Tx,
+    id: JobId,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    tx.exec(
         "update jobs set status = 'done', locked_until = null, finished_at = $1 where id = $2",
+        &[Arg::Int(ts(now)), Arg::Int(id.0)],
     )
-    .bind(ts(now))
-    .bind(id.0)
-    .execute(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(())
 }
 

@@ -4,6 +4,7 @@ use crate::codec::{from_ts, opt_ts, ts, Cols};
 use crate::db;
 use crate::fast::{Arg, Reader};
 use crate::jobs::enqueue_in;
+use crate::write::{Sqlx, Tx};
 use minside_core::jobs::NewJob;
 use minside_core::letters::{
     LetterEvent, LetterReceipt, LetterStatus, LetterStatusView, NewLetter, Recipient,
@@ -37,15 +38,17 @@ pub(crate) async fn receipt(
     .transpose()
 }
 
-pub(crate) async fn create(
-    pool: &AnyPool,
+/// Stores a new letter with its documents, its `created` event, the recipient's recounted
+/// summary and the jobs it causes, in the caller's transaction.
+pub(crate) async fn create_in(
+    tx: &mut impl Tx,
     l: &NewLetter,
     jobs: &[NewJob],
 ) -> Result<(), StoreError> {
     let d = &l.draft;
     let (fnr, orgnr) = match &d.recipient {
-        Recipient::Person(f) => (Some(f.as_str().to_owned()), None),
-        Recipient::Organisation(o) => (None, Some(o.as_str().to_owned())),
+        Recipient::Person(f) => (Some(f.as_str()), None),
+        Recipient::Organisation(o) => (None, Some(o.as_str())),
     };
     let options = (!d.response_options.is_empty()).then(|| {
         let items: Vec<serde_json::Value> = d
@@ -55,63 +58,66 @@ pub(crate) async fn create(
             .collect();
         serde_json::Value::Array(items).to_string()
     });
-    let mut tx = pool.begin().await.map_err(db)?;
-    let id: i64 = sqlx::query(
-        "insert into letters (public_id, client_id, sender_ref, request_hash, recipient_fnr, recipient_orgnr, title, \
-         sender_unit, body, kind, required_loa, digital_only, reply_allowed, response_options, response_deadline, \
-         archive_saksaar, archive_sekvensnummer, archive_journalpostnummer, status, created_at) \
-         values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20) returning id",
-    )
-    .bind(l.public_id.as_str())
-    .bind(l.client_id.as_str())
-    .bind(d.sender_ref.as_str())
-    .bind(l.request_hash.as_str())
-    .bind(fnr)
-    .bind(orgnr)
-    .bind(d.title.as_str())
-    .bind(d.sender_unit.as_str())
-    .bind(d.body.as_deref())
-    .bind(match d.kind {
+    let kind = match d.kind {
         minside_core::delivery::LetterKind::Formal => "formal",
         minside_core::delivery::LetterKind::ServiceNotice => "service",
-    })
-    .bind(d.required_loa.acr())
-    .bind(i64::from(d.digital_only))
-    .bind(i64::from(d.reply_allowed))
-    .bind(options)
-    .bind(opt_ts(d.response_deadline))
-    .bind(d.archive_ref.map(|a| a.saksaar))
-    .bind(d.archive_ref.map(|a| a.sekvensnummer))
-    .bind(d.archive_ref.and_then(|a| a.journalpostnummer))
-    .bind(LetterStatus::Akseptert.code())
-    .bind(ts(l.created_at))
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(db)?
-    .try_get("id")
-    .map_err(db)?;
+    };
+    let id = tx
+        .rows(
+            "insert into letters (public_id, client_id, sender_ref, request_hash, recipient_fnr, recipient_orgnr, title, \
+             sender_unit, body, kind, required_loa, digital_only, reply_allowed, response_options, response_deadline, \
+             archive_saksaar, archive_sekvensnummer, archive_journalpostnummer, status, created_at) \
+             values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20) returning id",
+            &[
+                Arg::Text(l.public_id.as_str()),
+                Arg::Text(l.client_id.as_str()),
+                Arg::Text(d.sender_ref.as_str()),
+                Arg::Text(l.request_hash.as_str()),
+                Arg::OptText(fnr),
+                Arg::OptText(orgnr),
+                Arg::Text(d.title.as_str()),
+                Arg::Text(d.sender_unit.as_str()),
+                Arg::OptText(d.body.as_deref()),
+                Arg::Text(kind),
+                Arg::Text(d.required_loa.acr()),
+                Arg::Int(i64::from(d.digital_only)),
+                Arg::Int(i64::from(d.reply_allowed)),
+                Arg::OptText(options.as_deref()),
+                Arg::OptInt(opt_ts(d.response_deadline)),
+                Arg::OptInt(d.archive_ref.map(|a| a.saksaar)),
+                Arg::OptInt(d.archive_ref.map(|a| a.sekvensnummer)),
+                Arg::OptInt(d.archive_ref.and_then(|a| a.journalpostnummer)),
+                Arg::Text(LetterStatus::Akseptert.code()),
+                Arg::Int(ts(l.created_at)),
+            ],
+            |r| r.int("id"),
+        )
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::Database("insert into letters returned no id".into()))?;
     for (i, (doc, key)) in d.documents.iter().zip(&l.blob_keys).enumerate() {
-        sqlx::query(
+        tx.exec(
             "insert into letter_documents (letter_id, position, filename, mime_type, exclude_from_print, size_bytes, blob_key) \
              values ($1,$2,$3,$4,$5,$6,$7)",
+            &[
+                Arg::Int(id),
+                Arg::Int(i as i64),
+                Arg::Text(doc.filename.as_str()),
+                Arg::Text(doc.doc_type.mime()),
+                Arg::Int(i64::from(doc.exclude_from_print)),
+                Arg::Int(doc.content.len() as i64),
+                Arg::Text(key.as_str()),
+            ],
         )
-        .bind(id)
-        .bind(i as i64)
-        .bind(doc.filename.as_str())
-        .bind(doc.doc_type.mime())
-        .bind(i64::from(doc.exclude_from_print))
-        .bind(doc.content.len() as i64)
-        .bind(key.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        .await?;
     }
-    insert_event(&mut tx, id, "created", None, l.created_at).await?;
-    crate::summaries::refresh_for_letter(&mut tx, id).await?;
+    insert_event(tx, id, "created", None, l.created_at).await?;
+    crate::summaries::refresh_for_letter(tx, id).await?;
     for job in jobs {
-        enqueue_in(&mut tx, job, l.created_at).await?;
+        enqueue_in(tx, job, l.created_at).await?;
     }
-    tx.commit().await.map_err(db)
+    Ok(())
 }
 
 pub(crate) async fn status_view(
@@ -316,7 +322,7 @@ pub(crate) async fn mark_read(
     .rows_affected()
         == 1;
     if first {
-        insert_event(&mut tx, letter_id, "read", None, now).await?;
+        insert_event(&mut Sqlx(&mut tx), letter_id, "read", None, now).await?;
     } else {
         sqlx::query("update letters set marked_unread = 0 where id = $1")
             .bind(letter_id)
@@ -324,7 +330,7 @@ pub(crate) async fn mark_read(
             .await
             .map_err(db)?;
     }
-    crate::summaries::refresh_for_letter(&mut tx, letter_id).await?;
+    crate::summaries::refresh_for_letter(&mut Sqlx(&mut tx), letter_id).await?;
     tx.commit().await.map_err(db)?;
     Ok(first)
 }
@@ -342,7 +348,7 @@ pub(crate) async fn set_archived(
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-    crate::summaries::refresh_for_letter(&mut tx, letter_id).await?;
+    crate::summaries::refresh_for_letter(&mut Sqlx(&mut tx), letter_id).await?;
     tx.commit().await.map_err(db)
 }
 
@@ -353,7 +359,7 @@ pub(crate) async fn mark_unread(pool: &AnyPool, letter_id: i64) -> Result<(), St
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-    crate::summaries::refresh_for_letter(&mut tx, letter_id).await?;
+    crate::summaries::refresh_for_letter(&mut Sqlx(&mut tx), letter_id).await?;
     tx.commit().await.map_err(db)
 }
 
@@ -382,10 +388,17 @@ pub(crate) async fn answer(
     }
     // The sender learns which option and when; "by" is the recipient (no number in the event).
     let detail = serde_json::json!({"option": option, "by": "recipient"}).to_string();
-    insert_event(&mut tx, letter_id, "answered", Some(&detail), now).await?;
-    crate::summaries::refresh_for_letter(&mut tx, letter_id).await?;
+    insert_event(
+        &mut Sqlx(&mut tx),
+        letter_id,
+        "answered",
+        Some(&detail),
+        now,
+    )
+    .await?;
+    crate::summaries::refresh_for_letter(&mut Sqlx(&mut tx), letter_id).await?;
     for job in jobs {
-        enqueue_in(&mut tx, job, now).await?;
+        enqueue_in(&mut Sqlx(&mut tx), job, now).await?;
     }
     tx.commit().await.map_err(db)?;
     Ok(true)
@@ -461,21 +474,20 @@ pub(crate) async fn for_delivery(
     }))
 }
 
-pub(crate) async fn record_notified(
-    pool: &AnyPool,
+/// The letter's notice went out: `VARSLET` (unless it moved on already) and a `notified` event.
+pub(crate) async fn record_notified_in(
+    tx: &mut impl Tx,
     letter_id: i64,
     channel: &str,
     now: jiff::Timestamp,
 ) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await.map_err(db)?;
-    sqlx::query("update letters set status = 'VARSLET' where id = $1 and status = 'AKSEPTERT'")
-        .bind(letter_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+    tx.exec(
+        "update letters set status = 'VARSLET' where id = $1 and status = 'AKSEPTERT'",
+        &[Arg::Int(letter_id)],
+    )
+    .await?;
     let detail = serde_json::json!({ "channel": channel }).to_string();
-    insert_event(&mut tx, letter_id, "notified", Some(&detail), now).await?;
-    tx.commit().await.map_err(db)
+    insert_event(tx, letter_id, "notified", Some(&detail), now).await
 }
 
 pub(crate) async fn record_event(
@@ -486,7 +498,7 @@ pub(crate) async fn record_event(
     now: jiff::Timestamp,
 ) -> Result<(), StoreError> {
     let mut conn = pool.acquire().await.map_err(db)?;
-    insert_event(&mut conn, letter_id, event, Some(detail), now).await
+    insert_event(&mut Sqlx(&mut conn), letter_id, event, Some(detail), now).await
 }
 
 /// A `letter_documents` row (position, filename, mime_type, size_bytes, blob_key).
@@ -505,21 +517,21 @@ pub(crate) fn document_meta(
 /// Adds one event to a letter's log (in the caller's transaction). The log is also the webhook
 /// outbox and the source of the statistics' times.
 pub(crate) async fn insert_event(
-    conn: &mut sqlx::AnyConnection,
+    tx: &mut impl Tx,
     letter_id: i64,
     event: &str,
     detail: Option<&str>,
     now: jiff::Timestamp,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    tx.exec(
         "insert into letter_events (letter_id, event, detail, created_at) values ($1, $2, $3, $4)",
+        &[
+            Arg::Int(letter_id),
+            Arg::Text(event),
+            Arg::OptText(detail),
+            Arg::Int(ts(now)),
+        ],
     )
-    .bind(letter_id)
-    .bind(event)
-    .bind(detail)
-    .bind(ts(now))
-    .execute(conn)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(())
 }

@@ -21,6 +21,7 @@ mod sessions;
 mod statistics;
 mod summaries;
 mod webhooks;
+mod write;
 
 use minside_core::ports::StoreError;
 use sqlx::any::AnyPoolOptions;
@@ -41,6 +42,29 @@ pub struct SqlStore {
     direct: Option<std::sync::Arc<fast::DirectSqlite>>,
     /// SQLite: this process's writes take turns here (see [`SqlStore::write_turn`]).
     writes: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+    /// A SQLite file: the read-write connection for the busiest write transactions
+    /// (see `write.rs`).
+    direct_writer: Option<std::sync::Arc<write::DirectWriter>>,
+}
+
+/// Runs a write transaction written against [`write::Tx`] in the store's write turn: on a SQLite
+/// file start to commit on the direct writer, else in a sqlx transaction on the writer pool.
+macro_rules! in_transaction {
+    ($store:expr, |$tx:ident| $body:expr) => {{
+        let _turn = $store.write_turn().await;
+        match &$store.direct_writer {
+            Some(w) => w.run(|$tx| write::now_or_never($body)),
+            None => {
+                let mut conn = $store.writer.begin().await.map_err(db)?;
+                let out = {
+                    let $tx = &mut write::Sqlx(&mut conn);
+                    $body.await?
+                };
+                conn.commit().await.map_err(db)?;
+                Ok(out)
+            }
+        }
+    }};
 }
 
 /// Options for opening a store.
@@ -83,6 +107,10 @@ impl SqlStore {
         } else {
             pool.clone()
         };
+        let direct_writer = match &direct {
+            Some(d) => Some(std::sync::Arc::new(write::DirectWriter::open(d.path())?)),
+            None => None,
+        };
         Ok(Self {
             pool,
             writer,
@@ -90,6 +118,7 @@ impl SqlStore {
             direct,
             writes: (backend == Backend::Sqlite)
                 .then(|| std::sync::Arc::new(tokio::sync::Mutex::new(()))),
+            direct_writer,
         })
     }
 
@@ -251,11 +280,17 @@ impl minside_core::ports::Store for SqlStore {
         persons::by_fnr(&self.pool, fnr).await
     }
 
-    async fn dashboard(
+    async fn session_dashboard(
         &self,
-        fnr: &minside_core::ident::Fodselsnummer,
-    ) -> Result<minside_core::person::DashboardData, StoreError> {
-        persons::dashboard(self.reader(), fnr).await
+        key: &minside_core::session::SessionKey,
+    ) -> Result<
+        Option<(
+            minside_core::session::Session,
+            minside_core::person::DashboardData,
+        )>,
+        StoreError,
+    > {
+        persons::session_dashboard(self.reader(), key).await
     }
 
     async fn read_person_logged(
@@ -349,8 +384,7 @@ impl minside_core::ports::Store for SqlStore {
         letter: &minside_core::letters::NewLetter,
         jobs: &[minside_core::jobs::NewJob],
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        letters::create(&self.writer, letter, jobs).await
+        in_transaction!(self, |tx| letters::create_in(tx, letter, jobs))
     }
 
     async fn letter_status(
@@ -406,8 +440,9 @@ impl minside_core::ports::Store for SqlStore {
         channel: &str,
         now: jiff::Timestamp,
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        letters::record_notified(&self.writer, letter_id, channel, now).await
+        in_transaction!(self, |tx| letters::record_notified_in(
+            tx, letter_id, channel, now
+        ))
     }
 
     async fn record_letter_event(
@@ -570,8 +605,14 @@ impl minside_core::ports::Store for SqlStore {
         lease_until: jiff::Timestamp,
         kinds: Option<&[&str]>,
     ) -> Result<Vec<minside_core::jobs::Job>, StoreError> {
-        let _turn = self.write_turn().await;
-        jobs::claim(&self.writer, self.backend, now, limit, lease_until, kinds).await
+        in_transaction!(self, |tx| jobs::claim_in(
+            tx,
+            self.backend,
+            now,
+            limit,
+            lease_until,
+            kinds
+        ))
     }
 
     async fn complete_job(
@@ -579,8 +620,7 @@ impl minside_core::ports::Store for SqlStore {
         id: minside_core::jobs::JobId,
         now: jiff::Timestamp,
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        jobs::complete(&self.writer, id, now).await
+        in_transaction!(self, |tx| jobs::complete_in(tx, id, now))
     }
 
     async fn fail_job(

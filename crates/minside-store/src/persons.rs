@@ -11,6 +11,7 @@ use minside_core::person::{
     StaffUser,
 };
 use minside_core::ports::StoreError;
+use minside_core::session::{Session, SessionKey};
 use sqlx::{AnyPool, Row};
 
 pub(crate) const PERSON_COLUMNS: &str =
@@ -56,27 +57,42 @@ pub(crate) async fn by_fnr(
     row.as_ref().map(|r| person_from_row(r)).transpose()
 }
 
-/// The dashboard's register data in one statement: the person's row, then their properties, then
-/// the children they are guardian for (`kind` tells the rows apart).
-/// The dashboard in one statement (one read transaction): the person (kind 0), their properties
-/// (1), their children (2) and their letter summary (3). The summary's numbers have columns of
-/// their own, typed in the first branch so that PostgreSQL resolves the union's column types.
+/// The front page in one statement (one read transaction, one round trip): for the session
+/// with key `$1`, the person (kind 0), their properties (1), the children they are guardian for
+/// (2), their letter summary (3) and the session itself (4). Each kind has columns of its own,
+/// typed in the first branch so that PostgreSQL resolves the union's column types; the session's
+/// columns are named as in `sessions.rs` (`s_…`).
 const DASHBOARD_SQL: &str = "\
     select 0 as kind, p.id, p.fodselsnummer, p.given_name, p.family_name, p.birth_date, p.street, \
            p.postcode, p.city, p.kommunenummer, '' as sort_key, cast(null as bigint) as letters, \
-           cast(null as bigint) as unread, cast(null as bigint) as to_answer, cast(null as bigint) as answer_by \
-    from persons p where p.fodselsnummer = $1 \
+           cast(null as bigint) as unread, cast(null as bigint) as to_answer, cast(null as bigint) as answer_by, \
+           cast(null as text) as s_kind, cast(null as text) as s_fodselsnummer, cast(null as text) as s_loa, \
+           cast(null as text) as s_staff_subject, cast(null as text) as s_display_name, \
+           cast(null as text) as s_staff_roles, cast(null as text) as s_csrf_token, cast(null as text) as s_issuer, \
+           cast(null as text) as s_sid, cast(null as text) as s_id_token, cast(null as bigint) as s_created_at, \
+           cast(null as bigint) as s_last_seen_at \
+    from sessions s join persons p on p.fodselsnummer = s.fodselsnummer where s.key = $1 \
     union all \
-    select 1, null, null, pr.address, null, null, null, null, null, null, pr.matrikkel, null, null, null, null \
-    from persons p join property_owners o on o.person_id = p.id join properties pr on pr.id = o.property_id \
-    where p.fodselsnummer = $1 \
+    select 1, null, null, pr.address, null, null, null, null, null, null, pr.matrikkel, null, null, null, null, \
+           null, null, null, null, null, null, null, null, null, null, null, null \
+    from sessions s join persons p on p.fodselsnummer = s.fodselsnummer \
+         join property_owners o on o.person_id = p.id join properties pr on pr.id = o.property_id \
+    where s.key = $1 \
     union all \
-    select 2, null, null, c.given_name, null, null, null, null, null, null, c.birth_date, null, null, null, null \
-    from persons p join guardianships g on g.guardian_id = p.id join persons c on c.id = g.child_id \
-    where p.fodselsnummer = $1 \
+    select 2, null, null, c.given_name, null, null, null, null, null, null, c.birth_date, null, null, null, null, \
+           null, null, null, null, null, null, null, null, null, null, null, null \
+    from sessions s join persons p on p.fodselsnummer = s.fodselsnummer \
+         join guardianships g on g.guardian_id = p.id join persons c on c.id = g.child_id \
+    where s.key = $1 \
     union all \
-    select 3, null, null, null, null, null, null, null, null, null, '', s.letters, s.unread, s.to_answer, s.answer_by \
-    from person_summaries s where s.fodselsnummer = $1 \
+    select 3, null, null, null, null, null, null, null, null, null, '', ps.letters, ps.unread, ps.to_answer, \
+           ps.answer_by, null, null, null, null, null, null, null, null, null, null, null, null \
+    from sessions s join person_summaries ps on ps.fodselsnummer = s.fodselsnummer where s.key = $1 \
+    union all \
+    select 4, null, null, null, null, null, null, null, null, null, '', null, null, null, null, \
+           s.kind, s.fodselsnummer, s.loa, s.staff_subject, s.display_name, s.staff_roles, s.csrf_token, \
+           s.issuer, s.sid, s.id_token, s.created_at, s.last_seen_at \
+    from sessions s where s.key = $1 \
     order by kind, sort_key";
 
 enum DashboardRow {
@@ -84,14 +100,15 @@ enum DashboardRow {
     Property(Property),
     Child(String),
     Counts(InboxCounts),
+    Session(Session),
 }
 
-pub(crate) async fn dashboard(
+pub(crate) async fn session_dashboard(
     reader: Reader<'_>,
-    fnr: &Fodselsnummer,
-) -> Result<DashboardData, StoreError> {
+    key: &SessionKey,
+) -> Result<Option<(Session, DashboardData)>, StoreError> {
     let rows = reader
-        .all(DASHBOARD_SQL, &[Arg::Text(fnr.as_str())], |r| {
+        .all(DASHBOARD_SQL, &[Arg::Text(key.0.as_str())], |r| {
             Ok(match r.int("kind")? {
                 0 => DashboardRow::Person(person_from_row(r)?),
                 1 => DashboardRow::Property(Property {
@@ -100,19 +117,21 @@ pub(crate) async fn dashboard(
                     address: r.text("given_name")?,
                 }),
                 2 => DashboardRow::Child(r.text("given_name")?),
-                _ => DashboardRow::Counts(crate::summaries::counts_from_row(r)?),
+                3 => DashboardRow::Counts(crate::summaries::counts_from_row(r)?),
+                _ => DashboardRow::Session(crate::sessions::session_from_row(key, r)?),
             })
         })
         .await?;
     let mut data = DashboardData::default();
     let (mut properties, mut children) = (Vec::new(), Vec::new());
-    let mut person = None;
+    let (mut person, mut session) = (None, None);
     for row in rows {
         match row {
             DashboardRow::Person(p) => person = Some(p),
             DashboardRow::Property(p) => properties.push(p),
             DashboardRow::Child(c) => children.push(c),
             DashboardRow::Counts(c) => data.counts = c,
+            DashboardRow::Session(s) => session = Some(s),
         }
     }
     data.register = person.map(|person| Dashboard {
@@ -120,7 +139,7 @@ pub(crate) async fn dashboard(
         properties,
         children,
     });
-    Ok(data)
+    Ok(session.map(|s| (s, data)))
 }
 
 pub(crate) async fn login_candidates(

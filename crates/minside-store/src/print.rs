@@ -59,7 +59,14 @@ pub(crate) async fn queue(
                 .rows_affected();
         if changed == 1 {
             let detail = serde_json::json!({"reason": "no_postal_address"}).to_string();
-            insert_event(&mut tx, letter_id, "failed", Some(&detail), now).await?;
+            insert_event(
+                &mut crate::write::Sqlx(&mut tx),
+                letter_id,
+                "failed",
+                Some(&detail),
+                now,
+            )
+            .await?;
         }
         tx.commit().await.map_err(db)?;
         return Ok(false);
@@ -82,7 +89,14 @@ pub(crate) async fn queue(
         ));
     }
     let detail = serde_json::json!({ "reason": reason }).to_string();
-    insert_event(&mut tx, letter_id, "sent_to_print", Some(&detail), now).await?;
+    insert_event(
+        &mut crate::write::Sqlx(&mut tx),
+        letter_id,
+        "sent_to_print",
+        Some(&detail),
+        now,
+    )
+    .await?;
     ensure_pending_in(&mut tx, PRINT_BATCH, "{}", batch_at, now).await?;
     tx.commit().await.map_err(db)?;
     Ok(true)

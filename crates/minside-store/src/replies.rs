@@ -103,7 +103,14 @@ pub(crate) async fn add(
         })).collect::<Vec<_>>(),
     })
     .to_string();
-    crate::letters::insert_event(&mut tx, letter_id, "replied", Some(&detail), now).await?;
+    crate::letters::insert_event(
+        &mut crate::write::Sqlx(&mut tx),
+        letter_id,
+        "replied",
+        Some(&detail),
+        now,
+    )
+    .await?;
     tx.commit().await.map_err(db)
 }
 

@@ -10,6 +10,18 @@ use minside_core::ports::StoreError;
 use minside_core::session::{LoginAttempt, LoginKind, NewSession, Principal, Session, SessionKey};
 use sqlx::{AnyPool, Row};
 
+/// A session's columns, named as [`session_from_row`] reads them (the `s_` prefix keeps them
+/// apart from other tables' columns where a read joins them, as the dashboard's does).
+macro_rules! session_columns {
+    () => {
+        "kind as s_kind, fodselsnummer as s_fodselsnummer, loa as s_loa, \
+         staff_subject as s_staff_subject, display_name as s_display_name, \
+         staff_roles as s_staff_roles, csrf_token as s_csrf_token, issuer as s_issuer, \
+         sid as s_sid, id_token as s_id_token, created_at as s_created_at, \
+         last_seen_at as s_last_seen_at"
+    };
+}
+
 pub(crate) async fn create(
     pool: &AnyPool,
     s: &NewSession,
@@ -77,28 +89,31 @@ pub(crate) async fn get(
 ) -> Result<Option<Session>, StoreError> {
     reader
         .optional(
-            "select kind, fodselsnummer, loa, staff_subject, display_name, staff_roles, csrf_token, issuer, sid, \
-             id_token, created_at, last_seen_at from sessions where key = $1",
+            concat!(
+                "select ",
+                session_columns!(),
+                " from sessions where key = $1"
+            ),
             &[Arg::Text(key.0.as_str())],
             |r| session_from_row(key, r),
         )
         .await
 }
 
-fn session_from_row(key: &SessionKey, r: &dyn Cols) -> Result<Session, StoreError> {
-    let principal = match r.text("kind")?.as_str() {
+pub(crate) fn session_from_row(key: &SessionKey, r: &dyn Cols) -> Result<Session, StoreError> {
+    let principal = match r.text("s_kind")?.as_str() {
         "citizen" => Principal::Citizen {
-            fnr: Fodselsnummer::parse(&r.opt_text("fodselsnummer")?.unwrap_or_default())
+            fnr: Fodselsnummer::parse(&r.opt_text("s_fodselsnummer")?.unwrap_or_default())
                 .map_err(corrupt("sessions.fodselsnummer"))?,
-            loa: Loa::from_acr(&r.opt_text("loa")?.unwrap_or_default())
+            loa: Loa::from_acr(&r.opt_text("s_loa")?.unwrap_or_default())
                 .ok_or_else(|| StoreError::Corrupt("sessions.loa".into()))?,
-            name: r.opt_text("display_name")?,
+            name: r.opt_text("s_display_name")?,
         },
         "staff" => Principal::Staff {
-            subject: r.opt_text("staff_subject")?.unwrap_or_default(),
-            name: r.opt_text("display_name")?.unwrap_or_default(),
+            subject: r.opt_text("s_staff_subject")?.unwrap_or_default(),
+            name: r.opt_text("s_display_name")?.unwrap_or_default(),
             roles: r
-                .opt_text("staff_roles")?
+                .opt_text("s_staff_roles")?
                 .unwrap_or_default()
                 .split(',')
                 .filter_map(StaffRole::from_code)
@@ -109,12 +124,12 @@ fn session_from_row(key: &SessionKey, r: &dyn Cols) -> Result<Session, StoreErro
     Ok(Session {
         key: key.clone(),
         principal,
-        csrf_token: r.text("csrf_token")?,
-        issuer: r.text("issuer")?,
-        sid: r.opt_text("sid")?,
-        id_token: r.text("id_token")?,
-        created_at: r.time("created_at")?,
-        last_seen_at: r.time("last_seen_at")?,
+        csrf_token: r.text("s_csrf_token")?,
+        issuer: r.text("s_issuer")?,
+        sid: r.opt_text("s_sid")?,
+        id_token: r.text("s_id_token")?,
+        created_at: r.time("s_created_at")?,
+        last_seen_at: r.time("s_last_seen_at")?,
     })
 }
 

@@ -30,17 +30,16 @@ fn recount_sql(recipients: &str) -> String {
 /// Recounts the summary of the recipient of letter `letter_id` (in the caller's transaction;
 /// letters to organisations have none).
 pub(crate) async fn refresh_for_letter(
-    conn: &mut sqlx::AnyConnection,
+    tx: &mut impl crate::write::Tx,
     letter_id: i64,
 ) -> Result<(), StoreError> {
-    let sql = recount_sql(
-        "select recipient_fnr as fnr from letters where id = $1 and recipient_fnr is not null",
-    );
-    sqlx::query(&sql)
-        .bind(letter_id)
-        .execute(conn)
-        .await
-        .map_err(db)?;
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        recount_sql(
+            "select recipient_fnr as fnr from letters where id = $1 and recipient_fnr is not null",
+        )
+    });
+    tx.exec(sql, &[Arg::Int(letter_id)]).await?;
     Ok(())
 }
 

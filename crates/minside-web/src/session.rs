@@ -10,6 +10,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use minside_core::auth::{Citizen, Staff};
 use minside_core::session::{Principal, Session, SessionKey};
+use minside_core::usecases::resume_session::resume_session;
 
 /// Name of the session cookie (`__Host-` prefix when Secure, which also pins Path=/ and no Domain).
 pub fn cookie_name(secure: bool) -> &'static str {
@@ -41,15 +42,13 @@ pub async fn load(state: &AppState, headers: &HeaderMap) -> Result<Option<Sessio
     let Some(session) = state.store.session(&key).await? else {
         return Ok(None);
     };
-    let now = state.clock.now();
-    if state.config.session.is_expired(&session, now) {
-        state.store.end_session(&key).await?;
-        return Ok(None);
-    }
-    if state.config.session.needs_touch(&session, now) {
-        state.store.touch_session(&key, now).await?;
-    }
-    Ok(Some(session))
+    Ok(resume_session(
+        state.store.as_ref(),
+        &state.config.session,
+        session,
+        state.clock.now(),
+    )
+    .await?)
 }
 
 /// Does the submitted form token match the session's?
@@ -58,7 +57,12 @@ pub fn csrf_ok(session: &Session, submitted: &str) -> bool {
 }
 
 fn login_redirect(login: &str, parts: &Parts) -> Response {
-    let here = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    login_redirect_from(login, &parts.uri)
+}
+
+/// A redirect to `login` that comes back to `here` afterwards.
+pub fn login_redirect_from(login: &str, here: &axum::http::Uri) -> Response {
+    let here = here.path_and_query().map_or("/", |p| p.as_str());
     let encoded: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
     Redirect::to(&format!("{login}?return_to={encoded}")).into_response()
 }

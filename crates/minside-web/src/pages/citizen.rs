@@ -3,14 +3,15 @@
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::layout::{render, Layout};
-use crate::session::CitizenSession;
+use crate::session::{key_from_headers, login_redirect_from, CitizenSession};
 use crate::AppState;
 use askama::Template;
 use axum::extract::State;
+use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use minside_core::auth::{citizen_may_view, Loa};
 use minside_core::person::{Dashboard, Person};
-use minside_core::usecases::show_dashboard::show_dashboard;
+use minside_core::usecases::show_dashboard::{show_dashboard, ResidentDashboard};
 
 #[derive(Template)]
 #[template(path = "dashboard.html")]
@@ -35,19 +36,42 @@ struct ToAnswer {
 
 /// `GET /min-side`: register data, letter counts from the resident's summary row, and one-click
 /// answers for letters awaiting one (looked up only when there are some).
+///
+/// The session is read together with the page's data (one read; the rules are the use case's),
+/// so this page takes no session extractor.
 pub async fn dashboard_page(
     State(state): State<AppState>,
     lang: Lang,
-    s: CitizenSession,
+    uri: Uri,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let view = show_dashboard(state.store.as_ref(), &s.citizen, state.clock.now()).await?;
+    let shown = match key_from_headers(&state, &headers) {
+        Some(key) => {
+            show_dashboard(
+                state.store.as_ref(),
+                &state.config.session,
+                &key,
+                state.clock.now(),
+            )
+            .await?
+        }
+        None => None,
+    };
+    let Some(ResidentDashboard {
+        session,
+        citizen,
+        view,
+    }) = shown
+    else {
+        return Ok(login_redirect_from("/login", &uri));
+    };
     let name = view
         .register
         .as_ref()
-        .map_or_else(|| s.citizen.fnr.masked(), |d| d.person.full_name());
+        .map_or_else(|| citizen.fnr.masked(), |d| d.person.full_name());
     let layout = Layout::new(&state, lang, "/min-side", "dashboard-title").with_user(
         name,
-        &s.session.csrf_token,
+        &session.csrf_token,
         false,
     );
     let to_answer = view
@@ -75,7 +99,7 @@ pub async fn dashboard_page(
         unread: (view.counts.unread > 0).then(|| view.counts.unread.to_string()),
         has_letters: view.counts.letters > 0,
         to_answer,
-        csrf: s.session.csrf_token.clone(),
+        csrf: session.csrf_token.clone(),
     })
 }
 

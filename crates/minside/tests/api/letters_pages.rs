@@ -499,7 +499,9 @@ async fn recount(
 /// built-in test IdP only offers registered residents, so this reads the use case directly.)
 #[tokio::test]
 async fn a_dashboard_without_register_data_still_counts_the_residents_letters() {
-    use minside_core::auth::{Citizen, Loa};
+    use minside_core::auth::Loa;
+    use minside_core::ports::Store;
+    use minside_core::session::{NewSession, Principal, SessionKey, SessionPolicy};
     use minside_core::usecases::show_dashboard::show_dashboard;
     let app = &TestApp::spawn().await;
     let moved_away = "20914695016";
@@ -514,13 +516,28 @@ async fn a_dashboard_without_register_data_still_counts_the_residents_letters() 
         }))
         .await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    let citizen = Citizen {
-        fnr: minside_core::ident::Fodselsnummer::parse(moved_away).unwrap(),
-        loa: Loa::Substantial,
+    let key = SessionKey("moved-away-session".into());
+    let now = app.clock.now_for_tests();
+    let session = NewSession {
+        key: key.clone(),
+        principal: Principal::Citizen {
+            fnr: minside_core::ident::Fodselsnummer::parse(moved_away).unwrap(),
+            loa: Loa::Substantial,
+            name: None,
+        },
+        csrf_token: "csrf".into(),
+        issuer: app.url("/test-idp"),
+        sid: None,
+        id_token: "id-token".into(),
+        created_at: now,
     };
-    let view = show_dashboard(&app.store, &citizen, app.clock.now_for_tests())
+    app.store.create_session(&session, None).await.unwrap();
+    let shown = show_dashboard(&app.store, &SessionPolicy::default(), &key, now)
         .await
-        .unwrap();
+        .unwrap()
+        .expect("a live resident's session");
+    assert_eq!(shown.citizen.fnr.as_str(), moved_away);
+    let view = shown.view;
     assert!(view.register.is_none(), "not in the register");
     assert_eq!((view.counts.letters, view.counts.unread), (1, 1));
 }

@@ -247,6 +247,22 @@ async fn a_session_ends_after_thirty_idle_minutes() {
 }
 
 #[tokio::test]
+async fn an_expired_session_is_ended_not_only_refused() {
+    let app = TestApp::spawn().await;
+    app.login_citizen(None, "idporten-loa-substantial").await;
+    let logged_in_at = app.clock.now_for_tests();
+    app.clock.advance(SignedDuration::from_mins(31));
+    let (_, url, _) = app.get_html("/min-side").await;
+    assert!(url.contains("/test-idp/authorize"), "expired: {url}");
+    app.clock.set(logged_in_at + SignedDuration::from_mins(1));
+    let (_, url, _) = app.get_html("/min-side").await;
+    assert!(
+        url.contains("/test-idp/authorize"),
+        "the expired session was deleted, so even a clock within its lifetime finds none: {url}"
+    );
+}
+
+#[tokio::test]
 async fn a_session_ends_at_the_absolute_limit_even_when_active() {
     let app = TestApp::spawn().await;
     app.login_citizen(None, "idporten-loa-substantial").await;

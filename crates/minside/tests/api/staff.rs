@@ -17,6 +17,19 @@ async fn a_resident_session_never_reaches_a_staff_page() {
 }
 
 #[tokio::test]
+async fn an_employees_session_never_opens_a_residents_dashboard() {
+    let app = TestApp::spawn().await;
+    app.login_staff("saksbehandler").await;
+    let (status, url, html) = app.get_html("/min-side").await;
+    assert_eq!(status, 200);
+    assert!(
+        url.contains("/test-idp/authorize") && !url.contains("client_id=minside-staff"),
+        "sent to the residents' login: {url}"
+    );
+    assert!(!html.contains("Siri Saksbehandler"), "{html}");
+}
+
+#[tokio::test]
 async fn an_employee_logs_in_separately_and_sees_their_roles() {
     let app = TestApp::spawn().await;
     let res = app.login_staff("saksbehandler").await;

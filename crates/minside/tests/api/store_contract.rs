@@ -212,3 +212,79 @@ async fn after_postgresql_drops_every_connection_each_fails_once_and_the_store_r
         .await
         .expect("the store answers again");
 }
+
+/// A letter whose (client, sender_ref) is taken is refused as a conflict, and nothing of it —
+/// no letter, no job, no change to the recipient's counts — is stored; the next write works (on
+/// a SQLite file these transactions run on the store's direct writer, which must roll back).
+#[tokio::test]
+async fn a_letter_whose_sender_ref_is_taken_is_a_conflict_and_leaves_nothing_behind() {
+    use minside_core::delivery::LetterKind;
+    use minside_core::jobs::NewJob;
+    use minside_core::letters::{LetterDraft, NewLetter, Recipient};
+    use minside_core::ports::Clock;
+    let s = store().await;
+    let kari = s.login_candidates(1).await.unwrap().remove(0);
+    let letter = |public_id: &str, sender_ref: &str| NewLetter {
+        public_id: public_id.into(),
+        client_id: "contract".into(),
+        request_hash: "h".into(),
+        draft: LetterDraft {
+            sender_ref: sender_ref.into(),
+            recipient: Recipient::Person(kari.fnr.clone()),
+            title: "Vedtak".into(),
+            sender_unit: "Byggesak".into(),
+            body: Some("Vedtaket.".into()),
+            documents: Vec::new(),
+            archive_ref: None,
+            kind: LetterKind::Formal,
+            required_loa: Loa::Substantial,
+            digital_only: false,
+            reply_allowed: false,
+            response_options: Vec::new(),
+            response_deadline: None,
+            print_after_working_hours: None,
+        },
+        blob_keys: Vec::new(),
+        created_at: FixedClock.now(),
+    };
+    let job = |key: &str| NewJob {
+        kind: "contract",
+        payload: "{}".into(),
+        dedupe_key: Some(key.into()),
+        run_at: FixedClock.now(),
+    };
+    s.create_letter(&letter("first", "ref-1"), &[job("a")])
+        .await
+        .unwrap();
+    let (counts, jobs) = (
+        s.inbox_counts(&kari.fnr).await.unwrap(),
+        s.job_counts().await.unwrap(),
+    );
+    let err = s
+        .create_letter(&letter("second", "ref-1"), &[job("b")])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, minside_core::ports::StoreError::Conflict(_)),
+        "{err:?}"
+    );
+    assert_eq!(s.inbox_counts(&kari.fnr).await.unwrap(), counts);
+    assert_eq!(
+        s.job_counts().await.unwrap(),
+        jobs,
+        "no job of the refused letter"
+    );
+    assert!(s
+        .letter_receipt("contract", "ref-1")
+        .await
+        .unwrap()
+        .is_some());
+    s.create_letter(&letter("third", "ref-2"), &[job("c")])
+        .await
+        .unwrap();
+    assert_eq!(
+        s.inbox_counts(&kari.fnr).await.unwrap().letters,
+        counts.letters + 1
+    );
+    assert_eq!(s.job_counts().await.unwrap().pending, jobs.pending + 1);
+}

@@ -1,0 +1,256 @@
+//! Write transactions written once for both engines, like the hot reads in `fast.rs`.
+//!
+//! sqlx runs every SQLite statement on a worker thread of its own and hands each result back to
+//! the async task; a letter's transaction is about eight statements, so under load the single
+//! SQLite writer spent most of its time waiting for the next statement to arrive (profiled in
+//! bench/results: the writer thread was about a third busy). On a SQLite file the busiest write
+//! transactions therefore run on a read-write rusqlite connection of their own, start to commit
+//! without a hand-off; on PostgreSQL (and an in-memory SQLite) the same code runs on a sqlx
+//! transaction. The code is written against [`Tx`]; its SQL and row mappings are shared.
+
+use crate::codec::Cols;
+use crate::fast::{bind_all, err, Arg};
+use minside_core::ports::StoreError;
+use rusqlite::{Connection, OpenFlags};
+use std::future::Future;
+use std::path::Path;
+use std::pin::pin;
+use std::sync::{Mutex, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+/// The statements of one write transaction.
+pub(crate) trait Tx {
+    /// Runs a statement; the number of rows it changed.
+    async fn exec(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, StoreError>;
+    /// Runs a statement and maps every row it returns.
+    async fn rows<T>(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        map: impl Fn(&dyn Cols) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError>;
+}
+
+/// A sqlx connection inside a transaction the caller began (and commits).
+pub(crate) struct Sqlx<'c>(pub(crate) &'c mut sqlx::AnyConnection);
+
+pub(crate) fn sqlx_query<'q>(
+    sql: &'q str,
+    args: &[Arg<'q>],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let mut q = sqlx::query(sql);
+    for a in args {
+        q = match *a {
+            Arg::Int(i) => q.bind(i),
+            Arg::Text(s) => q.bind(s),
+            Arg::OptInt(i) => q.bind(i),
+            Arg::OptText(s) => q.bind(s),
+        };
+    }
+    q
+}
+
+impl Tx for Sqlx<'_> {
+    async fn exec(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, StoreError> {
+        Ok(sqlx_query(sql, args)
+            .execute(&mut *self.0)
+            .await
+            .map_err(crate::db)?
+            .rows_affected())
+    }
+
+    async fn rows<T>(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        map: impl Fn(&dyn Cols) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        sqlx_query(sql, args)
+            .fetch_all(&mut *self.0)
+            .await
+            .map_err(crate::db)?
+            .iter()
+            .map(|r| map(r))
+            .collect()
+    }
+}
+
+/// A rusqlite connection inside a transaction [`DirectWriter::run`] began. Its methods never
+/// wait: each statement runs when it is called.
+pub(crate) struct Direct<'c>(&'c Connection);
+
+impl Tx for Direct<'_> {
+    async fn exec(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, StoreError> {
+        let mut stmt = self.0.prepare_cached(sql).map_err(err)?;
+        bind_all(&mut stmt, args)?;
+        let changed = stmt.raw_execute().map_err(write_err)?;
+        Ok(changed as u64)
+    }
+
+    async fn rows<T>(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        map: impl Fn(&dyn Cols) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut stmt = self.0.prepare_cached(sql).map_err(err)?;
+        bind_all(&mut stmt, args)?;
+        let mut rows = stmt.raw_query();
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(write_err)? {
+            out.push(map(r)?);
+        }
+        Ok(out)
+    }
+}
+
+/// Unique-constraint violations become `Conflict`, as with sqlx (`crate::db`).
+fn write_err(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, msg) = &e {
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+        {
+            return StoreError::Conflict(msg.clone().unwrap_or_else(|| e.to_string()));
+        }
+    }
+    err(e)
+}
+
+/// Drives a future made of [`Direct`] statements, which is complete after its first poll.
+pub(crate) fn now_or_never<T>(
+    f: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    match pin!(f).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(out) => out,
+        Poll::Pending => Err(StoreError::Database(
+            "a direct SQLite write waited, which it never should".into(),
+        )),
+    }
+}
+
+/// The read-write connection of a SQLite file for the transactions written against [`Tx`].
+/// Callers hold the store's write turn, so it never waits for this process's other writer.
+pub(crate) struct DirectWriter {
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for DirectWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectWriter").finish_non_exhaustive()
+    }
+}
+
+impl DirectWriter {
+    /// Opens the file (after the migrations made it, with WAL on).
+    pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(err)?;
+        conn.execute_batch(
+            "pragma synchronous = normal; pragma foreign_keys = on; pragma busy_timeout = 5000;",
+        )
+        .map_err(err)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// Runs `f` in one transaction (`begin immediate`), committed when it returns `Ok` and rolled
+    /// back otherwise. On a multi-threaded runtime the runtime is told that this thread blocks
+    /// (a commit may checkpoint the WAL), so its other tasks move on elsewhere.
+    pub(crate) fn run<T>(
+        &self,
+        f: impl FnOnce(&mut Direct<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let go = || {
+            let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+            conn.execute_batch("begin immediate").map_err(err)?;
+            match f(&mut Direct(&conn)) {
+                Ok(out) => match conn.execute_batch("commit") {
+                    Ok(()) => Ok(out),
+                    Err(e) => {
+                        let _ = conn.execute_batch("rollback");
+                        Err(err(e))
+                    }
+                },
+                Err(e) => {
+                    conn.execute_batch("rollback").map_err(err)?;
+                    Err(e)
+                }
+            }
+        };
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(go),
+            _ => go(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer() -> (DirectWriter, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!(
+            "minside-write-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("w.db");
+        let _ = std::fs::remove_file(&path);
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(
+            "pragma journal_mode = wal; create table t (id integer primary key, v text unique)",
+        )
+        .unwrap();
+        (DirectWriter::open(&path).unwrap(), path)
+    }
+
+    fn count(path: &Path) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row("select count(*) from t", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// A transaction that fails half-way leaves nothing of itself behind, a unique violation
+    /// is a `Conflict` (as on the sqlx path), and the connection is ready for the next one.
+    #[test]
+    fn a_failed_direct_transaction_is_rolled_back_and_the_next_one_commits() {
+        let (w, path) = writer();
+        w.run(|tx| now_or_never(tx.exec("insert into t (v) values ($1)", &[Arg::Text("a")])))
+            .unwrap();
+        let failed = w.run(|tx| {
+            now_or_never(async {
+                tx.exec("insert into t (v) values ($1)", &[Arg::Text("b")])
+                    .await?;
+                tx.exec("insert into t (v) values ($1)", &[Arg::Text("a")])
+                    .await
+            })
+        });
+        assert!(matches!(failed, Err(StoreError::Conflict(_))), "{failed:?}");
+        assert_eq!(
+            count(&path),
+            1,
+            "the first insert of the failed one is gone"
+        );
+        let ids = w
+            .run(|tx| {
+                now_or_never(async {
+                    tx.exec(
+                        "insert into t (v) values ($1), ($2)",
+                        &[Arg::Text("b"), Arg::OptText(None)],
+                    )
+                    .await?;
+                    tx.rows("select id from t order by id", &[], |r| r.int("id"))
+                        .await
+                })
+            })
+            .unwrap();
+        assert_eq!(ids.len(), 3);
+        assert_eq!(count(&path), 3);
+    }
+}
