@@ -233,8 +233,14 @@ def pg_target_row(pg_scales, yes):
 def report(args, scales, pg_scales, delivery):
     host = platform.node() or "machine"
     day = datetime.date.today().isoformat()
-    stem = f"{day}-{host}"
-    path = os.path.join(HERE, "results", f"{stem}.md")
+    # A second run on the same day gets -2, -3 ... rather than overwriting the first.
+    results = args.out or os.path.join(HERE, "results")
+    os.makedirs(results, exist_ok=True)
+    stem, n = f"{day}-{host}", 1
+    while os.path.exists(os.path.join(results, f"{stem}.md")):
+        n += 1
+        stem = f"{day}-{host}-{n}"
+    path = os.path.join(results, f"{stem}.md")
     pg_note = (f" --postgres-scales \"{' '.join(str(s['persons']) for s in pg_scales)}\"" if pg_scales else " --postgres ''")
     lines = [f"# minside benchmark {day} on {host}", "",
              f"Command: `bench/run --scales \"{' '.join(map(str, args.scales))}\"{pg_note} --runs {args.runs} --duration {args.duration}`",
@@ -264,7 +270,7 @@ def report(args, scales, pg_scales, delivery):
                   f"**{i['end_to_end_rate']:,.0f} letters/s including their jobs**.", ""]
     big = scales[-1]
     chart = f"{stem}-pages.svg"
-    bar_chart(os.path.join(HERE, "results", chart), f"Requests/s at 32 connections, {big['persons']:,} residents",
+    bar_chart(os.path.join(results, chart), f"Requests/s at 32 connections, {big['persons']:,} residents",
               PAGES, [("minside", "#1e6bd6", [med(big["results"][(32, p)][1], "rps") for p in PAGES]),
                       ("nginx static file", "#9aa5b1", [med(big["results"][(32, p)][0], "rps") for p in PAGES])], "req/s")
     lines += [f"![Requests/s per page, minside and the static ceiling]({chart})", ""]
@@ -277,7 +283,7 @@ def report(args, scales, pg_scales, delivery):
             lines.append(f"| {s['persons']:,} | {letters} | {r:,.0f} | {r / med(base['results'][(32, 'dashboard')][1], 'rps'):.2f} | "
                          f"{med(s['results'][(32, 'dashboard')][1], 'p99'):.2f} |")
         curve_chart = f"{stem}-scale.svg"
-        bar_chart(os.path.join(HERE, "results", curve_chart), "Dashboard requests/s by municipality size",
+        bar_chart(os.path.join(results, curve_chart), "Dashboard requests/s by municipality size",
                   [f"{s['persons'] // 1000}k" for s in scales],
                   [("dashboard", "#1e6bd6", [med(s["results"][(32, "dashboard")][1], "rps") for s in scales])], "req/s")
         lines += ["", f"![Dashboard requests/s by municipality size]({curve_chart})", ""]
@@ -336,6 +342,7 @@ def main():
     p.add_argument("--postgres", default="", help="a PostgreSQL server URL to create benchmark databases on ('' = none)")
     p.add_argument("--postgres-scales", default=None, type=lambda s: [int(x) for x in s.split()],
                    help="scales to run on PostgreSQL too (default: the largest of --scales)")
+    p.add_argument("--out", default=None, help="directory for the report and charts (default: bench/results)")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="minside-bench-") as work:
         args.engine = "sqlite"

@@ -2,6 +2,7 @@
 
 use crate::codec::{from_ts, ts};
 use crate::db;
+use crate::fast::Arg;
 use crate::persons::{person_from_row, PERSON_COLUMNS};
 use minside_core::access_log::{Access, AccessLogEntry};
 use minside_core::ident::Fodselsnummer;
@@ -11,40 +12,38 @@ use sqlx::{AnyPool, Row};
 
 /// Writes the entry first (insert … select, so only when the person exists), then reads: the
 /// write-first order lets SQLite take its write lock at once instead of upgrading a read.
-pub(crate) async fn read_person_logged(
-    pool: &AnyPool,
+pub(crate) async fn read_person_logged_in(
+    tx: &mut impl crate::write::Tx,
     fnr: &Fodselsnummer,
     a: &Access,
 ) -> Result<Option<Person>, StoreError> {
-    let mut tx = pool.begin().await.map_err(db)?;
-    let logged = sqlx::query(
-        "insert into access_log (person_id, actor_kind, actor_id, actor_name, purpose, what, created_at) \
-         select id, $1, $2, $3, $4, $5, $6 from persons where fodselsnummer = $7",
-    )
-    .bind(a.actor.kind())
-    .bind(a.actor.id())
-    .bind(a.actor.display_name())
-    .bind(a.purpose.as_str())
-    .bind(a.what)
-    .bind(ts(a.at))
-    .bind(fnr.as_str())
-    .execute(&mut *tx)
-    .await
-    .map_err(db)?
-    .rows_affected();
+    let logged = tx
+        .exec(
+            "insert into access_log (person_id, actor_kind, actor_id, actor_name, purpose, what, created_at) \
+             select id, $1, $2, $3, $4, $5, $6 from persons where fodselsnummer = $7",
+            &[
+                Arg::Text(a.actor.kind()),
+                Arg::Text(a.actor.id()),
+                Arg::Text(a.actor.display_name()),
+                Arg::Text(a.purpose.as_str()),
+                Arg::Text(a.what),
+                Arg::Int(ts(a.at)),
+                Arg::Text(fnr.as_str()),
+            ],
+        )
+        .await?;
     if logged == 0 {
-        tx.rollback().await.map_err(db)?;
         return Ok(None);
     }
-    let sql = format!("select {PERSON_COLUMNS} from persons where fodselsnummer = $1");
-    let row = sqlx::query(&sql)
-        .bind(fnr.as_str())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
-    let person = person_from_row(&row)?;
-    tx.commit().await.map_err(db)?;
-    Ok(Some(person))
+    Ok(tx
+        .rows(
+            &format!("select {PERSON_COLUMNS} from persons where fodselsnummer = $1"),
+            &[Arg::Text(fnr.as_str())],
+            |r| person_from_row(r),
+        )
+        .await?
+        .into_iter()
+        .next())
 }
 
 pub(crate) async fn for_person(

@@ -2,12 +2,12 @@
 
 use crate::codec::ts;
 use crate::fast::Arg;
-use crate::write::{Sqlx, Tx};
+use crate::write::Tx;
 use crate::{db, Backend};
 use jiff::Timestamp;
 use minside_core::jobs::{Job, JobId, JobStatus, NewJob};
 use minside_core::ports::{JobCounts, StoreError};
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::{AnyPool, Row};
 
 /// Inserts a job in the caller's transaction; a duplicate (kind, dedupe_key) is skipped.
 pub(crate) async fn enqueue_in(
@@ -30,16 +30,15 @@ pub(crate) async fn enqueue_in(
     Ok(())
 }
 
-pub(crate) async fn enqueue(
-    pool: &AnyPool,
+pub(crate) async fn enqueue_all_in(
+    tx: &mut impl Tx,
     jobs: &[NewJob],
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await.map_err(db)?;
     for job in jobs {
-        enqueue_in(&mut Sqlx(&mut tx), job, now).await?;
+        enqueue_in(tx, job, now).await?;
     }
-    tx.commit().await.map_err(db)
+    Ok(())
 }
 
 pub(crate) async fn claim_in(
@@ -110,25 +109,30 @@ pub(crate) async fn complete_in(
     Ok(())
 }
 
-pub(crate) async fn fail(
-    pool: &AnyPool,
+pub(crate) async fn fail_in(
+    tx: &mut impl Tx,
     id: JobId,
     error: &str,
     retry_at: Option<Timestamp>,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let error: String = error.chars().take(2000).collect();
-    let q = match retry_at {
-        Some(at) => sqlx::query("update jobs set status = 'pending', locked_until = null, last_error = $1, run_at = $2 where id = $3")
-            .bind(error)
-            .bind(ts(at))
-            .bind(id.0),
-        None => sqlx::query("update jobs set status = 'dead', locked_until = null, last_error = $1, finished_at = $2 where id = $3")
-            .bind(error)
-            .bind(ts(now))
-            .bind(id.0),
+    match retry_at {
+        Some(at) => {
+            tx.exec(
+                "update jobs set status = 'pending', locked_until = null, last_error = $1, run_at = $2 where id = $3",
+                &[Arg::Text(&error), Arg::Int(ts(at)), Arg::Int(id.0)],
+            )
+            .await?
+        }
+        None => {
+            tx.exec(
+                "update jobs set status = 'dead', locked_until = null, last_error = $1, finished_at = $2 where id = $3",
+                &[Arg::Text(&error), Arg::Int(ts(now)), Arg::Int(id.0)],
+            )
+            .await?
+        }
     };
-    q.execute(pool).await.map_err(db)?;
     Ok(())
 }
 
@@ -165,23 +169,23 @@ pub(crate) async fn last_error(pool: &AnyPool, id: JobId) -> Result<Option<Strin
 /// Enqueues a `kind` job due at `run_at` unless one of that kind is already waiting (for jobs that
 /// gather work, like print batches: one waiting job takes everything queued before it runs).
 pub(crate) async fn ensure_pending_in(
-    conn: &mut AnyConnection,
+    tx: &mut impl Tx,
     kind: &str,
     payload: &str,
     run_at: Timestamp,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    tx.exec(
         "insert into jobs (kind, payload, dedupe_key, status, attempts, run_at, created_at) \
          select $1, $4, null, 'pending', 0, $2, $3 \
          where not exists (select 1 from jobs where kind = $1 and payload = $4 and status = 'pending')",
+        &[
+            Arg::Text(kind),
+            Arg::Int(ts(run_at)),
+            Arg::Int(ts(now)),
+            Arg::Text(payload),
+        ],
     )
-    .bind(kind)
-    .bind(ts(run_at))
-    .bind(ts(now))
-    .bind(payload)
-    .execute(conn)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(())
 }

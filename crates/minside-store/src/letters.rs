@@ -4,7 +4,7 @@ use crate::codec::{from_ts, opt_ts, ts, Cols};
 use crate::db;
 use crate::fast::{Arg, Reader};
 use crate::jobs::enqueue_in;
-use crate::write::{Sqlx, Tx};
+use crate::write::Tx;
 use minside_core::jobs::NewJob;
 use minside_core::letters::{
     LetterEvent, LetterReceipt, LetterStatus, LetterStatusView, NewLetter, Recipient,
@@ -18,24 +18,23 @@ fn status(code: &str) -> Result<LetterStatus, StoreError> {
 }
 
 pub(crate) async fn receipt(
-    pool: &AnyPool,
+    reader: Reader<'_>,
     client_id: &str,
     sender_ref: &str,
 ) -> Result<Option<LetterReceipt>, StoreError> {
-    let row = sqlx::query("select public_id, status, request_hash from letters where client_id = $1 and sender_ref = $2")
-        .bind(client_id)
-        .bind(sender_ref)
-        .fetch_optional(pool)
+    reader
+        .optional(
+            "select public_id, status, request_hash from letters where client_id = $1 and sender_ref = $2",
+            &[Arg::Text(client_id), Arg::Text(sender_ref)],
+            |r| {
+                Ok(LetterReceipt {
+                    public_id: r.text("public_id")?,
+                    status: status(&r.text("status")?)?,
+                    request_hash: r.text("request_hash")?,
+                })
+            },
+        )
         .await
-        .map_err(db)?;
-    row.map(|r| {
-        Ok(LetterReceipt {
-            public_id: r.try_get("public_id").map_err(db)?,
-            status: status(&r.try_get::<String, _>("status").map_err(db)?)?,
-            request_hash: r.try_get("request_hash").map_err(db)?,
-        })
-    })
-    .transpose()
 }
 
 /// Stores a new letter with its documents, its `created` event, the recipient's recounted
@@ -303,104 +302,88 @@ pub(crate) async fn for_recipient(
     Ok(Some(letter))
 }
 
-pub(crate) async fn mark_read(
-    pool: &AnyPool,
+pub(crate) async fn mark_read_in(
+    tx: &mut impl Tx,
     letter_id: i64,
     now: jiff::Timestamp,
 ) -> Result<bool, StoreError> {
-    let mut tx = pool.begin().await.map_err(db)?;
-    let first = sqlx::query(
-        "update letters set read_at = $1, marked_unread = 0, \
-         status = case when status in ('AKSEPTERT', 'VARSLET') then 'LEST' else status end \
-         where id = $2 and read_at is null",
-    )
-    .bind(ts(now))
-    .bind(letter_id)
-    .execute(&mut *tx)
-    .await
-    .map_err(db)?
-    .rows_affected()
+    let first = tx
+        .exec(
+            "update letters set read_at = $1, marked_unread = 0, \
+             status = case when status in ('AKSEPTERT', 'VARSLET') then 'LEST' else status end \
+             where id = $2 and read_at is null",
+            &[Arg::Int(ts(now)), Arg::Int(letter_id)],
+        )
+        .await?
         == 1;
     if first {
-        insert_event(&mut Sqlx(&mut tx), letter_id, "read", None, now).await?;
+        insert_event(tx, letter_id, "read", None, now).await?;
     } else {
-        sqlx::query("update letters set marked_unread = 0 where id = $1")
-            .bind(letter_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+        tx.exec(
+            "update letters set marked_unread = 0 where id = $1",
+            &[Arg::Int(letter_id)],
+        )
+        .await?;
     }
-    crate::summaries::refresh_for_letter(&mut Sqlx(&mut tx), letter_id).await?;
-    tx.commit().await.map_err(db)?;
+    crate::summaries::refresh_for_letter(tx, letter_id).await?;
     Ok(first)
 }
 
-pub(crate) async fn set_archived(
-    pool: &AnyPool,
+pub(crate) async fn set_archived_in(
+    tx: &mut impl Tx,
     letter_id: i64,
     archived: bool,
     now: jiff::Timestamp,
 ) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await.map_err(db)?;
-    sqlx::query("update letters set archived_at = $1 where id = $2")
-        .bind(archived.then(|| ts(now)))
-        .bind(letter_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-    crate::summaries::refresh_for_letter(&mut Sqlx(&mut tx), letter_id).await?;
-    tx.commit().await.map_err(db)
+    tx.exec(
+        "update letters set archived_at = $1 where id = $2",
+        &[Arg::OptInt(archived.then(|| ts(now))), Arg::Int(letter_id)],
+    )
+    .await?;
+    crate::summaries::refresh_for_letter(tx, letter_id).await
 }
 
-pub(crate) async fn mark_unread(pool: &AnyPool, letter_id: i64) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await.map_err(db)?;
-    sqlx::query("update letters set marked_unread = 1 where id = $1 and read_at is not null")
-        .bind(letter_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-    crate::summaries::refresh_for_letter(&mut Sqlx(&mut tx), letter_id).await?;
-    tx.commit().await.map_err(db)
+pub(crate) async fn mark_unread_in(tx: &mut impl Tx, letter_id: i64) -> Result<(), StoreError> {
+    tx.exec(
+        "update letters set marked_unread = 1 where id = $1 and read_at is not null",
+        &[Arg::Int(letter_id)],
+    )
+    .await?;
+    crate::summaries::refresh_for_letter(tx, letter_id).await
 }
 
-pub(crate) async fn answer(
-    pool: &AnyPool,
+/// Records the resident's answer, once: false (and nothing changed) when it was answered already.
+pub(crate) async fn answer_in(
+    tx: &mut impl Tx,
     letter_id: i64,
     option: &str,
     by: &minside_core::ident::Fodselsnummer,
     now: jiff::Timestamp,
     jobs: &[NewJob],
 ) -> Result<bool, StoreError> {
-    let mut tx = pool.begin().await.map_err(db)?;
-    let done = sqlx::query("update letters set answered_at = $1, answer_code = $2, answered_by = $3 where id = $4 and answered_at is null")
-        .bind(ts(now))
-        .bind(option)
-        .bind(by.as_str())
-        .bind(letter_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?
-        .rows_affected()
+    let done = tx
+        .exec(
+            "update letters set answered_at = $1, answer_code = $2, answered_by = $3 \
+             where id = $4 and answered_at is null",
+            &[
+                Arg::Int(ts(now)),
+                Arg::Text(option),
+                Arg::Text(by.as_str()),
+                Arg::Int(letter_id),
+            ],
+        )
+        .await?
         == 1;
     if !done {
-        tx.rollback().await.map_err(db)?;
         return Ok(false);
     }
     // The sender learns which option and when; "by" is the recipient (no number in the event).
     let detail = serde_json::json!({"option": option, "by": "recipient"}).to_string();
-    insert_event(
-        &mut Sqlx(&mut tx),
-        letter_id,
-        "answered",
-        Some(&detail),
-        now,
-    )
-    .await?;
-    crate::summaries::refresh_for_letter(&mut Sqlx(&mut tx), letter_id).await?;
+    insert_event(tx, letter_id, "answered", Some(&detail), now).await?;
+    crate::summaries::refresh_for_letter(tx, letter_id).await?;
     for job in jobs {
-        enqueue_in(&mut Sqlx(&mut tx), job, now).await?;
+        enqueue_in(tx, job, now).await?;
     }
-    tx.commit().await.map_err(db)?;
     Ok(true)
 }
 
@@ -421,57 +404,59 @@ fn parse_options(
         .collect())
 }
 
+/// What the delivery jobs need of a letter, in one statement: the letter, once per `notified`
+/// event (the event's detail names the channel) or once with no event.
 pub(crate) async fn for_delivery(
-    pool: &AnyPool,
+    reader: Reader<'_>,
     public_id: &str,
 ) -> Result<Option<minside_core::letters::DeliveryView>, StoreError> {
-    let Some(r) = sqlx::query(
-        "select id, recipient_fnr, kind, status, read_at, response_deadline, answered_at from letters where public_id = $1",
-    )
-    .bind(public_id)
-    .fetch_optional(pool)
-    .await
-    .map_err(db)?
-    else {
+    let rows = reader
+        .all(
+            "select l.id, l.recipient_fnr, l.kind, l.status, l.read_at, l.response_deadline, l.answered_at, \
+             e.detail from letters l \
+             left join letter_events e on e.letter_id = l.id and e.event = 'notified' \
+             where l.public_id = $1 order by e.id",
+            &[Arg::Text(public_id)],
+            |r| {
+                let channel = r.opt_text("detail")?.and_then(|d| {
+                    serde_json::from_str::<serde_json::Value>(&d)
+                        .ok()?
+                        .get("channel")?
+                        .as_str()
+                        .map(str::to_owned)
+                });
+                let view = minside_core::letters::DeliveryView {
+                    id: r.int("id")?,
+                    public_id: public_id.to_owned(),
+                    recipient: r
+                        .opt_text("recipient_fnr")?
+                        .map(|f| minside_core::ident::Fodselsnummer::parse(&f))
+                        .transpose()
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    kind: if r.text("kind")? == "service" {
+                        minside_core::delivery::LetterKind::ServiceNotice
+                    } else {
+                        minside_core::delivery::LetterKind::Formal
+                    },
+                    status: status(&r.text("status")?)?,
+                    read: r.opt_time("read_at")?.is_some(),
+                    notified: Vec::new(),
+                    response_deadline: r.opt_time("response_deadline")?,
+                    answered: r.opt_time("answered_at")?.is_some(),
+                };
+                Ok((view, channel))
+            },
+        )
+        .await?;
+    let mut rows = rows.into_iter();
+    let Some((mut view, first)) = rows.next() else {
         return Ok(None);
     };
-    let id: i64 = r.try_get("id").map_err(db)?;
-    let notified =
-        sqlx::query("select detail from letter_events where letter_id = $1 and event = 'notified'")
-            .bind(id)
-            .fetch_all(pool)
-            .await
-            .map_err(db)?
-            .iter()
-            .filter_map(|e| e.try_get::<Option<String>, _>("detail").ok().flatten())
-            .filter_map(|d| {
-                serde_json::from_str::<serde_json::Value>(&d)
-                    .ok()?
-                    .get("channel")?
-                    .as_str()
-                    .map(str::to_owned)
-            })
-            .collect();
-    let fnr: Option<String> = r.try_get("recipient_fnr").map_err(db)?;
-    let kind: String = r.try_get("kind").map_err(db)?;
-    Ok(Some(minside_core::letters::DeliveryView {
-        id,
-        public_id: public_id.to_owned(),
-        recipient: fnr
-            .map(|f| minside_core::ident::Fodselsnummer::parse(&f))
-            .transpose()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        kind: if kind == "service" {
-            minside_core::delivery::LetterKind::ServiceNotice
-        } else {
-            minside_core::delivery::LetterKind::Formal
-        },
-        status: status(&r.try_get::<String, _>("status").map_err(db)?)?,
-        read: r.opt_time("read_at")?.is_some(),
-        notified,
-        response_deadline: r.opt_time("response_deadline")?,
-        answered: r.opt_time("answered_at")?.is_some(),
-    }))
+    view.notified = first
+        .into_iter()
+        .chain(rows.filter_map(|(_, c)| c))
+        .collect();
+    Ok(Some(view))
 }
 
 /// The letter's notice went out: `VARSLET` (unless it moved on already) and a `notified` event.
@@ -488,17 +473,6 @@ pub(crate) async fn record_notified_in(
     .await?;
     let detail = serde_json::json!({ "channel": channel }).to_string();
     insert_event(tx, letter_id, "notified", Some(&detail), now).await
-}
-
-pub(crate) async fn record_event(
-    pool: &AnyPool,
-    letter_id: i64,
-    event: &str,
-    detail: &str,
-    now: jiff::Timestamp,
-) -> Result<(), StoreError> {
-    let mut conn = pool.acquire().await.map_err(db)?;
-    insert_event(&mut Sqlx(&mut conn), letter_id, event, Some(detail), now).await
 }
 
 /// A `letter_documents` row (position, filename, mime_type, size_bytes, blob_key).

@@ -35,7 +35,8 @@ pub use migrations::{migration_names, Backend};
 #[derive(Clone, Debug)]
 pub struct SqlStore {
     pool: AnyPool,
-    /// Where writes run: on SQLite one connection of its own, on PostgreSQL the pool.
+    /// Where the bulk loads (and, without a direct writer, every write) run: on a SQLite file
+    /// one connection of its own, on PostgreSQL the pool.
     writer: AnyPool,
     backend: Backend,
     /// Direct read-only connections for the hot reads on a SQLite file (see `fast.rs`).
@@ -298,8 +299,9 @@ impl minside_core::ports::Store for SqlStore {
         fnr: &minside_core::ident::Fodselsnummer,
         access: &minside_core::access_log::Access,
     ) -> Result<Option<minside_core::person::Person>, StoreError> {
-        let _turn = self.write_turn().await;
-        access_log::read_person_logged(&self.writer, fnr, access).await
+        in_transaction!(self, |tx| access_log::read_person_logged_in(
+            tx, fnr, access
+        ))
     }
 
     async fn access_log(
@@ -325,8 +327,7 @@ impl minside_core::ports::Store for SqlStore {
         session: &minside_core::session::NewSession,
         replaces: Option<&minside_core::session::SessionKey>,
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        sessions::create(&self.writer, session, replaces).await
+        in_transaction!(self, |tx| sessions::create_in(tx, session, replaces))
     }
 
     async fn session(
@@ -341,18 +342,15 @@ impl minside_core::ports::Store for SqlStore {
         key: &minside_core::session::SessionKey,
         now: jiff::Timestamp,
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        sessions::touch(&self.writer, key, now).await
+        in_transaction!(self, |tx| sessions::touch_in(tx, key, now))
     }
 
     async fn end_session(&self, key: &minside_core::session::SessionKey) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        sessions::end(&self.writer, key).await
+        in_transaction!(self, |tx| sessions::end_in(tx, key))
     }
 
     async fn end_sessions_by_sid(&self, issuer: &str, sid: &str) -> Result<u64, StoreError> {
-        let _turn = self.write_turn().await;
-        sessions::end_by_sid(&self.writer, issuer, sid).await
+        in_transaction!(self, |tx| sessions::end_by_sid_in(tx, issuer, sid))
     }
 
     async fn purge_expired(
@@ -360,15 +358,18 @@ impl minside_core::ports::Store for SqlStore {
         idle_before: jiff::Timestamp,
         created_before: jiff::Timestamp,
     ) -> Result<u64, StoreError> {
-        let _turn = self.write_turn().await;
-        sessions::purge(&self.writer, idle_before, created_before).await
+        in_transaction!(self, |tx| sessions::purge_in(
+            tx,
+            idle_before,
+            created_before
+        ))
     }
 
     async fn contact_record(
         &self,
         fnr: &minside_core::ident::Fodselsnummer,
     ) -> Result<Option<minside_core::person::ContactRecord>, StoreError> {
-        persons::contact_record(&self.pool, fnr).await
+        persons::contact_record(self.reader(), fnr).await
     }
 
     async fn letter_receipt(
@@ -376,7 +377,7 @@ impl minside_core::ports::Store for SqlStore {
         client_id: &str,
         sender_ref: &str,
     ) -> Result<Option<minside_core::letters::LetterReceipt>, StoreError> {
-        letters::receipt(&self.pool, client_id, sender_ref).await
+        letters::receipt(self.reader(), client_id, sender_ref).await
     }
 
     async fn create_letter(
@@ -423,15 +424,14 @@ impl minside_core::ports::Store for SqlStore {
         letter_id: i64,
         now: jiff::Timestamp,
     ) -> Result<bool, StoreError> {
-        let _turn = self.write_turn().await;
-        letters::mark_read(&self.writer, letter_id, now).await
+        in_transaction!(self, |tx| letters::mark_read_in(tx, letter_id, now))
     }
 
     async fn letter_for_delivery(
         &self,
         public_id: &str,
     ) -> Result<Option<minside_core::letters::DeliveryView>, StoreError> {
-        letters::for_delivery(&self.pool, public_id).await
+        letters::for_delivery(self.reader(), public_id).await
     }
 
     async fn record_notified(
@@ -452,8 +452,13 @@ impl minside_core::ports::Store for SqlStore {
         detail: &str,
         now: jiff::Timestamp,
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        letters::record_event(&self.writer, letter_id, event, detail, now).await
+        in_transaction!(self, |tx| letters::insert_event(
+            tx,
+            letter_id,
+            event,
+            Some(detail),
+            now
+        ))
     }
 
     async fn queue_for_print(
@@ -464,16 +469,14 @@ impl minside_core::ports::Store for SqlStore {
         now: jiff::Timestamp,
         batch_at: jiff::Timestamp,
     ) -> Result<bool, StoreError> {
-        let _turn = self.write_turn().await;
-        print::queue(
-            &self.writer,
+        in_transaction!(self, |tx| print::queue_in(
+            tx,
             letter_id,
             only_if_unread,
             reason,
             now,
-            batch_at,
-        )
-        .await
+            batch_at
+        ))
     }
 
     async fn claim_print_batch(
@@ -483,8 +486,13 @@ impl minside_core::ports::Store for SqlStore {
         now: jiff::Timestamp,
         lease_until: jiff::Timestamp,
     ) -> Result<Option<minside_core::letters::print::PrintBatch>, StoreError> {
-        let _turn = self.write_turn().await;
-        print::claim_batch(&self.writer, public_id, limit, now, lease_until).await
+        let claimed: Result<Option<i64>, StoreError> = in_transaction!(self, |tx| {
+            print::claim_batch_in(tx, public_id, limit, now, lease_until)
+        });
+        match claimed? {
+            Some(id) => print::load_batch(&self.pool, id).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     async fn complete_print_batch(
@@ -492,8 +500,7 @@ impl minside_core::ports::Store for SqlStore {
         batch_id: i64,
         now: jiff::Timestamp,
     ) -> Result<bool, StoreError> {
-        let _turn = self.write_turn().await;
-        print::complete_batch(&self.writer, batch_id, now).await
+        in_transaction!(self, |tx| print::complete_batch_in(tx, batch_id, now))
     }
 
     async fn events_for_client(
@@ -511,8 +518,7 @@ impl minside_core::ports::Store for SqlStore {
     }
 
     async fn advance_webhook_cursor(&self, client_id: &str, to: i64) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        webhooks::advance(&self.writer, client_id, to).await
+        in_transaction!(self, |tx| webhooks::advance_in(tx, client_id, to))
     }
 
     async fn ensure_job(
@@ -522,9 +528,9 @@ impl minside_core::ports::Store for SqlStore {
         run_at: jiff::Timestamp,
         now: jiff::Timestamp,
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        let mut conn = self.writer.acquire().await.map_err(db)?;
-        jobs::ensure_pending_in(&mut conn, kind, payload, run_at, now).await
+        in_transaction!(self, |tx| jobs::ensure_pending_in(
+            tx, kind, payload, run_at, now
+        ))
     }
 
     async fn letter_counts(
@@ -541,8 +547,7 @@ impl minside_core::ports::Store for SqlStore {
         reply: &minside_core::letters::reply::NewReply,
         now: jiff::Timestamp,
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        replies::add(&self.writer, letter_id, reply, now).await
+        in_transaction!(self, |tx| replies::add_in(tx, letter_id, reply, now))
     }
 
     async fn reply_attachment_for_sender(
@@ -570,8 +575,9 @@ impl minside_core::ports::Store for SqlStore {
         now: jiff::Timestamp,
         jobs: &[minside_core::jobs::NewJob],
     ) -> Result<bool, StoreError> {
-        let _turn = self.write_turn().await;
-        letters::answer(&self.writer, letter_id, option, by, now, jobs).await
+        in_transaction!(self, |tx| letters::answer_in(
+            tx, letter_id, option, by, now, jobs
+        ))
     }
 
     async fn set_letter_archived(
@@ -580,13 +586,13 @@ impl minside_core::ports::Store for SqlStore {
         archived: bool,
         now: jiff::Timestamp,
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        letters::set_archived(&self.writer, letter_id, archived, now).await
+        in_transaction!(self, |tx| letters::set_archived_in(
+            tx, letter_id, archived, now
+        ))
     }
 
     async fn mark_letter_unread(&self, letter_id: i64) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        letters::mark_unread(&self.writer, letter_id).await
+        in_transaction!(self, |tx| letters::mark_unread_in(tx, letter_id))
     }
 
     async fn enqueue_jobs(
@@ -594,8 +600,7 @@ impl minside_core::ports::Store for SqlStore {
         jobs: &[minside_core::jobs::NewJob],
         now: jiff::Timestamp,
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        jobs::enqueue(&self.writer, jobs, now).await
+        in_transaction!(self, |tx| jobs::enqueue_all_in(tx, jobs, now))
     }
 
     async fn claim_jobs(
@@ -630,8 +635,7 @@ impl minside_core::ports::Store for SqlStore {
         retry_at: Option<jiff::Timestamp>,
         now: jiff::Timestamp,
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        jobs::fail(&self.writer, id, error, retry_at, now).await
+        in_transaction!(self, |tx| jobs::fail_in(tx, id, error, retry_at, now))
     }
 
     async fn job_counts(&self) -> Result<minside_core::ports::JobCounts, StoreError> {
@@ -642,15 +646,13 @@ impl minside_core::ports::Store for SqlStore {
         &self,
         attempt: &minside_core::session::LoginAttempt,
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        sessions::save_attempt(&self.writer, attempt).await
+        in_transaction!(self, |tx| sessions::save_attempt_in(tx, attempt))
     }
 
     async fn take_login_attempt(
         &self,
         state: &str,
     ) -> Result<Option<minside_core::session::LoginAttempt>, StoreError> {
-        let _turn = self.write_turn().await;
-        sessions::take_attempt(&self.writer, state).await
+        in_transaction!(self, |tx| sessions::take_attempt_in(tx, state))
     }
 }

@@ -207,42 +207,39 @@ pub(crate) async fn staff_users(pool: &AnyPool) -> Result<Vec<StaffUser>, StoreE
 }
 
 pub(crate) async fn contact_record(
-    pool: &AnyPool,
+    reader: Reader<'_>,
     fnr: &Fodselsnummer,
 ) -> Result<Option<minside_core::person::ContactRecord>, StoreError> {
-    use crate::codec::from_ts;
     use minside_core::person::{ContactChannel, ContactRecord, RegisterStatus};
-    let Some(r) = sqlx::query(
-        "select c.status, c.reserved, c.email, c.email_updated_at, c.email_verified_at, c.mobile, c.mobile_updated_at, \
-         c.mobile_verified_at, c.language from contact_records c join persons p on p.id = c.person_id where p.fodselsnummer = $1",
-    )
-    .bind(fnr.as_str())
-    .fetch_optional(pool)
-    .await
-    .map_err(db)?
-    else {
-        return Ok(None);
-    };
-    let channel = |v: &str, u: &str, ver: &str| -> Result<Option<ContactChannel>, StoreError> {
-        let value: Option<String> = r.try_get(v).map_err(db)?;
-        let updated: Option<i64> = r.try_get(u).map_err(db)?;
-        let verified: Option<i64> = r.try_get(ver).map_err(db)?;
-        match (value, updated) {
-            (Some(value), Some(updated)) => Ok(Some(ContactChannel {
-                value,
-                updated_at: from_ts(updated)?,
-                verified_at: verified.map(from_ts).transpose()?,
-            })),
-            _ => Ok(None),
-        }
-    };
-    let status: String = r.try_get("status").map_err(db)?;
-    Ok(Some(ContactRecord {
-        status: RegisterStatus::from_code(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("contact_records.status {status}")))?,
-        reserved: r.try_get::<i64, _>("reserved").map_err(db)? == 1,
-        email: channel("email", "email_updated_at", "email_verified_at")?,
-        mobile: channel("mobile", "mobile_updated_at", "mobile_verified_at")?,
-        language: r.try_get("language").map_err(db)?,
-    }))
+    let channel =
+        |r: &dyn Cols, v: &str, u: &str, ver: &str| -> Result<Option<ContactChannel>, StoreError> {
+            match (r.opt_text(v)?, r.opt_time(u)?) {
+                (Some(value), Some(updated_at)) => Ok(Some(ContactChannel {
+                    value,
+                    updated_at,
+                    verified_at: r.opt_time(ver)?,
+                })),
+                _ => Ok(None),
+            }
+        };
+    reader
+        .optional(
+            "select c.status, c.reserved, c.email, c.email_updated_at, c.email_verified_at, c.mobile, \
+             c.mobile_updated_at, c.mobile_verified_at, c.language \
+             from contact_records c join persons p on p.id = c.person_id where p.fodselsnummer = $1",
+            &[Arg::Text(fnr.as_str())],
+            |r| {
+                let status = r.text("status")?;
+                Ok(ContactRecord {
+                    status: RegisterStatus::from_code(&status).ok_or_else(|| {
+                        StoreError::Corrupt(format!("contact_records.status {status}"))
+                    })?,
+                    reserved: r.int("reserved")? == 1,
+                    email: channel(r, "email", "email_updated_at", "email_verified_at")?,
+                    mobile: channel(r, "mobile", "mobile_updated_at", "mobile_verified_at")?,
+                    language: r.opt_text("language")?,
+                })
+            },
+        )
+        .await
 }

@@ -2,86 +2,72 @@
 
 use crate::codec::{from_ts, ts};
 use crate::db;
+use crate::fast::Arg;
 use crate::jobs::ensure_pending_in;
 use crate::letters::insert_event;
+use crate::write::Tx;
 use minside_core::letters::print::{PostalAddress, PrintBatch, PrintItem, PRINT_BATCH};
 use minside_core::letters::{ArchiveRef, DocumentMeta};
 use minside_core::ports::StoreError;
 use sqlx::{AnyPool, Row};
 
-pub(crate) async fn queue(
-    pool: &AnyPool,
+/// Queues a letter for print (in the caller's transaction) unless it is read (when
+/// `only_if_unread`), digital-only, stopped or queued already; a recipient with no postal address
+/// makes it `IKKE_LEVERT` instead. True when it was queued.
+pub(crate) async fn queue_in(
+    tx: &mut impl Tx,
     letter_id: i64,
     only_if_unread: bool,
     reason: &str,
     now: jiff::Timestamp,
     batch_at: jiff::Timestamp,
 ) -> Result<bool, StoreError> {
-    let mut tx = pool.begin().await.map_err(db)?;
-    let Some(r) = sqlx::query(
-        "select l.status, l.read_at, l.digital_only, l.print_queued_at, p.id as person_id \
-         from letters l left join persons p on p.fodselsnummer = l.recipient_fnr where l.id = $1",
-    )
-    .bind(letter_id)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(db)?
+    let Some((status, read, digital_only, queued, has_address)) = tx
+        .rows(
+            "select l.status, l.read_at, l.digital_only, l.print_queued_at, p.id as person_id \
+             from letters l left join persons p on p.fodselsnummer = l.recipient_fnr where l.id = $1",
+            &[Arg::Int(letter_id)],
+            |r| {
+                Ok((
+                    r.text("status")?,
+                    r.opt_int("read_at")?.is_some(),
+                    r.int("digital_only")? == 1,
+                    r.opt_int("print_queued_at")?.is_some(),
+                    r.opt_int("person_id")?.is_some(),
+                ))
+            },
+        )
+        .await?
+        .into_iter()
+        .next()
     else {
         return Ok(false);
     };
-    let status: String = r.try_get("status").map_err(db)?;
-    let read = r
-        .try_get::<Option<i64>, _>("read_at")
-        .map_err(db)?
-        .is_some();
-    let digital_only = r.try_get::<i64, _>("digital_only").map_err(db)? == 1;
-    let queued = r
-        .try_get::<Option<i64>, _>("print_queued_at")
-        .map_err(db)?
-        .is_some();
-    let has_address = r
-        .try_get::<Option<i64>, _>("person_id")
-        .map_err(db)?
-        .is_some();
     let stopped = matches!(status.as_str(), "MANUELT_HANDTERT" | "IKKE_LEVERT");
     if queued || digital_only || stopped || (only_if_unread && read) {
         return Ok(false);
     }
     if !has_address {
         // Not in the population register: no address to print to. The sender must handle it.
-        let changed =
-            sqlx::query("update letters set status = 'IKKE_LEVERT' where id = $1 and status = $2")
-                .bind(letter_id)
-                .bind(status.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?
-                .rows_affected();
-        if changed == 1 {
-            let detail = serde_json::json!({"reason": "no_postal_address"}).to_string();
-            insert_event(
-                &mut crate::write::Sqlx(&mut tx),
-                letter_id,
-                "failed",
-                Some(&detail),
-                now,
+        let changed = tx
+            .exec(
+                "update letters set status = 'IKKE_LEVERT' where id = $1 and status = $2",
+                &[Arg::Int(letter_id), Arg::Text(&status)],
             )
             .await?;
+        if changed == 1 {
+            let detail = serde_json::json!({"reason": "no_postal_address"}).to_string();
+            insert_event(tx, letter_id, "failed", Some(&detail), now).await?;
         }
-        tx.commit().await.map_err(db)?;
         return Ok(false);
     }
-    let changed = sqlx::query(
-        "update letters set status = 'SENDT_PRINT', print_queued_at = $1 \
-         where id = $2 and status = $3 and print_queued_at is null",
-    )
-    .bind(ts(now))
-    .bind(letter_id)
-    .bind(status.as_str())
-    .execute(&mut *tx)
-    .await
-    .map_err(db)?
-    .rows_affected();
+    let changed = tx
+        .exec(
+            "update letters set status = 'SENDT_PRINT', print_queued_at = $1 \
+             where id = $2 and status = $3 and print_queued_at is null",
+            &[Arg::Int(ts(now)), Arg::Int(letter_id), Arg::Text(&status)],
+        )
+        .await?;
     if changed != 1 {
         // Changed meanwhile (read, queued by another job): the caller's job runs again and decides.
         return Err(StoreError::Conflict(
@@ -89,98 +75,79 @@ pub(crate) async fn queue(
         ));
     }
     let detail = serde_json::json!({ "reason": reason }).to_string();
-    insert_event(
-        &mut crate::write::Sqlx(&mut tx),
-        letter_id,
-        "sent_to_print",
-        Some(&detail),
-        now,
-    )
-    .await?;
-    ensure_pending_in(&mut tx, PRINT_BATCH, "{}", batch_at, now).await?;
-    tx.commit().await.map_err(db)?;
+    insert_event(tx, letter_id, "sent_to_print", Some(&detail), now).await?;
+    ensure_pending_in(tx, PRINT_BATCH, "{}", batch_at, now).await?;
     Ok(true)
 }
 
-pub(crate) async fn claim_batch(
-    pool: &AnyPool,
+/// Takes an open batch whose lease ran out, or makes a new one of up to `limit` queued letters
+/// (none when no letter waits); the batch's id.
+pub(crate) async fn claim_batch_in(
+    tx: &mut impl Tx,
     public_id: &str,
     limit: i64,
     now: jiff::Timestamp,
     lease_until: jiff::Timestamp,
-) -> Result<Option<PrintBatch>, StoreError> {
-    let mut tx = pool.begin().await.map_err(db)?;
-    let stale = sqlx::query(
-        "select id from print_batches where state = 'open' and locked_until < $1 order by id limit 1",
-    )
-    .bind(ts(now))
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(db)?;
-    let mut batch_id = None;
-    if let Some(r) = stale {
-        let id: i64 = r.try_get("id").map_err(db)?;
-        let taken = sqlx::query(
-            "update print_batches set locked_until = $1 where id = $2 and state = 'open' and locked_until < $3",
+) -> Result<Option<i64>, StoreError> {
+    let stale = tx
+        .rows(
+            "select id from print_batches where state = 'open' and locked_until < $1 order by id limit 1",
+            &[Arg::Int(ts(now))],
+            |r| r.int("id"),
         )
-        .bind(ts(lease_until))
-        .bind(id)
-        .bind(ts(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?
-        .rows_affected();
+        .await?;
+    if let Some(&id) = stale.first() {
+        let taken = tx
+            .exec(
+                "update print_batches set locked_until = $1 where id = $2 and state = 'open' and locked_until < $3",
+                &[Arg::Int(ts(lease_until)), Arg::Int(id), Arg::Int(ts(now))],
+            )
+            .await?;
         if taken == 1 {
-            batch_id = Some(id);
+            return Ok(Some(id));
         }
     }
-    let batch_id = match batch_id {
-        Some(id) => id,
-        None => {
-            let id: i64 = sqlx::query(
-                "insert into print_batches (public_id, state, letter_count, created_at, locked_until) \
-                 values ($1, 'open', 0, $2, $3) returning id",
-            )
-            .bind(public_id)
-            .bind(ts(now))
-            .bind(ts(lease_until))
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?
-            .try_get("id")
-            .map_err(db)?;
-            // The outer condition is checked again after a concurrent batch took a row, so a
-            // letter never lands in two batches.
-            let n = sqlx::query(
-                "update letters set print_batch_id = $1 \
-                 where print_batch_id is null and print_queued_at is not null and id in \
-                 (select id from letters where print_queued_at is not null and print_batch_id is null \
-                  order by print_queued_at, id limit $2)",
-            )
-            .bind(id)
-            .bind(limit)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?
-            .rows_affected();
-            if n == 0 {
-                tx.rollback().await.map_err(db)?;
-                return Ok(None);
-            }
-            sqlx::query("update print_batches set letter_count = $1 where id = $2")
-                .bind(n as i64)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            id
-        }
-    };
-    tx.commit().await.map_err(db)?;
-    load_batch(pool, batch_id).await.map(Some)
+    let id = tx
+        .rows(
+            "insert into print_batches (public_id, state, letter_count, created_at, locked_until) \
+             values ($1, 'open', 0, $2, $3) returning id",
+            &[
+                Arg::Text(public_id),
+                Arg::Int(ts(now)),
+                Arg::Int(ts(lease_until)),
+            ],
+            |r| r.int("id"),
+        )
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::Database("insert into print_batches returned no id".into()))?;
+    // The outer condition is checked again after a concurrent batch took a row, so a letter
+    // never lands in two batches.
+    let n = tx
+        .exec(
+            "update letters set print_batch_id = $1 \
+             where print_batch_id is null and print_queued_at is not null and id in \
+             (select id from letters where print_queued_at is not null and print_batch_id is null \
+              order by print_queued_at, id limit $2)",
+            &[Arg::Int(id), Arg::Int(limit)],
+        )
+        .await?;
+    if n == 0 {
+        // Nothing to print: the empty batch goes again.
+        tx.exec("delete from print_batches where id = $1", &[Arg::Int(id)])
+            .await?;
+        return Ok(None);
+    }
+    tx.exec(
+        "update print_batches set letter_count = $1 where id = $2",
+        &[Arg::Int(n as i64), Arg::Int(id)],
+    )
+    .await?;
+    Ok(Some(id))
 }
 
-async fn load_batch(pool: &AnyPool, batch_id: i64) -> Result<PrintBatch, StoreError> {
+pub(crate) async fn load_batch(pool: &AnyPool, batch_id: i64) -> Result<PrintBatch, StoreError> {
     let b = sqlx::query("select public_id, created_at from print_batches where id = $1")
         .bind(batch_id)
         .fetch_one(pool)
@@ -258,52 +225,37 @@ async fn load_batch(pool: &AnyPool, batch_id: i64) -> Result<PrintBatch, StoreEr
     })
 }
 
-pub(crate) async fn complete_batch(
-    pool: &AnyPool,
+pub(crate) async fn complete_batch_in(
+    tx: &mut impl Tx,
     batch_id: i64,
     now: jiff::Timestamp,
 ) -> Result<bool, StoreError> {
-    let mut tx = pool.begin().await.map_err(db)?;
-    let done = sqlx::query(
-        "update print_batches set state = 'delivered', delivered_at = $1 where id = $2 and state = 'open'",
-    )
-    .bind(ts(now))
-    .bind(batch_id)
-    .execute(&mut *tx)
-    .await
-    .map_err(db)?
-    .rows_affected();
-    if done != 1 {
-        tx.rollback().await.map_err(db)?;
+    let Some(public_id) = tx
+        .rows(
+            "update print_batches set state = 'delivered', delivered_at = $1 \
+             where id = $2 and state = 'open' returning public_id",
+            &[Arg::Int(ts(now)), Arg::Int(batch_id)],
+            |r| r.text("public_id"),
+        )
+        .await?
+        .into_iter()
+        .next()
+    else {
         return Ok(false);
-    }
-    let public_id: String = sqlx::query("select public_id from print_batches where id = $1")
-        .bind(batch_id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?
-        .try_get("public_id")
-        .map_err(db)?;
-    sqlx::query(
+    };
+    tx.exec(
         "update letters set printed_at = $1, \
          status = case when status = 'SENDT_PRINT' then 'PRINTET' else status end \
          where print_batch_id = $2",
+        &[Arg::Int(ts(now)), Arg::Int(batch_id)],
     )
-    .bind(ts(now))
-    .bind(batch_id)
-    .execute(&mut *tx)
-    .await
-    .map_err(db)?;
-    sqlx::query(
+    .await?;
+    let detail = serde_json::json!({ "batch": public_id }).to_string();
+    tx.exec(
         "insert into letter_events (letter_id, event, detail, created_at) \
          select id, 'printed', $1, $2 from letters where print_batch_id = $3",
+        &[Arg::Text(&detail), Arg::Int(ts(now)), Arg::Int(batch_id)],
     )
-    .bind(serde_json::json!({ "batch": public_id }).to_string())
-    .bind(ts(now))
-    .bind(batch_id)
-    .execute(&mut *tx)
-    .await
-    .map_err(db)?;
-    tx.commit().await.map_err(db)?;
+    .await?;
     Ok(true)
 }

@@ -5,7 +5,7 @@ use crate::db;
 use crate::fast::{Arg, Reader};
 use minside_core::letters::reply::{AttachmentMeta, NewReply, ReplyView};
 use minside_core::ports::StoreError;
-use sqlx::{AnyPool, Row};
+use sqlx::AnyPool;
 
 fn attachment(r: &dyn Cols) -> Result<AttachmentMeta, StoreError> {
     Ok(AttachmentMeta {
@@ -60,39 +60,41 @@ pub(crate) async fn for_letter(
     Ok(replies.into_iter().map(|(_, r)| r).collect())
 }
 
-pub(crate) async fn add(
-    pool: &AnyPool,
+pub(crate) async fn add_in(
+    tx: &mut impl crate::write::Tx,
     letter_id: i64,
     reply: &NewReply,
     now: jiff::Timestamp,
 ) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await.map_err(db)?;
-    let id: i64 = sqlx::query(
-        "insert into letter_replies (public_id, letter_id, body, created_at) values ($1, $2, $3, $4) returning id",
-    )
-    .bind(reply.public_id.as_str())
-    .bind(letter_id)
-    .bind(reply.text.as_str())
-    .bind(ts(now))
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(db)?
-    .try_get("id")
-    .map_err(db)?;
+    let id = tx
+        .rows(
+            "insert into letter_replies (public_id, letter_id, body, created_at) values ($1, $2, $3, $4) returning id",
+            &[
+                Arg::Text(reply.public_id.as_str()),
+                Arg::Int(letter_id),
+                Arg::Text(reply.text.as_str()),
+                Arg::Int(ts(now)),
+            ],
+            |r| r.int("id"),
+        )
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::Database("insert into letter_replies returned no id".into()))?;
     for a in &reply.attachments {
-        sqlx::query(
+        tx.exec(
             "insert into reply_attachments (reply_id, position, filename, mime_type, size_bytes, blob_key) \
              values ($1, $2, $3, $4, $5, $6)",
+            &[
+                Arg::Int(id),
+                Arg::Int(a.position),
+                Arg::Text(a.filename.as_str()),
+                Arg::Text(a.mime_type.as_str()),
+                Arg::Int(a.size_bytes),
+                Arg::Text(a.blob_key.as_str()),
+            ],
         )
-        .bind(id)
-        .bind(a.position)
-        .bind(a.filename.as_str())
-        .bind(a.mime_type.as_str())
-        .bind(a.size_bytes)
-        .bind(a.blob_key.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        .await?;
     }
     // The sender's system gets the text and where to fetch each attachment.
     let detail = serde_json::json!({
@@ -103,15 +105,7 @@ pub(crate) async fn add(
         })).collect::<Vec<_>>(),
     })
     .to_string();
-    crate::letters::insert_event(
-        &mut crate::write::Sqlx(&mut tx),
-        letter_id,
-        "replied",
-        Some(&detail),
-        now,
-    )
-    .await?;
-    tx.commit().await.map_err(db)
+    crate::letters::insert_event(tx, letter_id, "replied", Some(&detail), now).await
 }
 
 pub(crate) async fn attachment_for_sender(

@@ -1,14 +1,13 @@
 //! Sessions and OIDC login attempts.
 
-use crate::codec::{corrupt, from_ts, ts, Cols};
-use crate::db;
+use crate::codec::{corrupt, ts, Cols};
 use crate::fast::{Arg, Reader};
+use crate::write::Tx;
 use jiff::Timestamp;
 use minside_core::auth::{Loa, StaffRole};
 use minside_core::ident::Fodselsnummer;
 use minside_core::ports::StoreError;
 use minside_core::session::{LoginAttempt, LoginKind, NewSession, Principal, Session, SessionKey};
-use sqlx::{AnyPool, Row};
 
 /// A session's columns, named as [`session_from_row`] reads them (the `s_` prefix keeps them
 /// apart from other tables' columns where a read joins them, as the dashboard's does).
@@ -22,26 +21,21 @@ macro_rules! session_columns {
     };
 }
 
-pub(crate) async fn create(
-    pool: &AnyPool,
+pub(crate) async fn create_in(
+    tx: &mut impl Tx,
     s: &NewSession,
     replaces: Option<&SessionKey>,
 ) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await.map_err(db)?;
     if let Some(old) = replaces {
-        sqlx::query("delete from sessions where key = $1")
-            .bind(old.0.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+        end_in(tx, old).await?;
     }
     let (kind, fnr, loa, subject, name, roles) = match &s.principal {
         Principal::Citizen { fnr, loa, name } => (
             "citizen",
-            Some(fnr.to_string()),
+            Some(fnr.as_str()),
             Some(loa.acr()),
             None,
-            name.clone(),
+            name.as_deref(),
             None,
         ),
         Principal::Staff {
@@ -54,33 +48,33 @@ pub(crate) async fn create(
                 "staff",
                 None,
                 None,
-                Some(subject.clone()),
-                Some(name.clone()),
+                Some(subject.as_str()),
+                Some(name.as_str()),
                 Some(roles.join(",")),
             )
         }
     };
-    sqlx::query(
+    tx.exec(
         "insert into sessions (key, kind, fodselsnummer, loa, staff_subject, display_name, staff_roles, csrf_token, \
          issuer, sid, id_token, created_at, last_seen_at) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+        &[
+            Arg::Text(s.key.0.as_str()),
+            Arg::Text(kind),
+            Arg::OptText(fnr),
+            Arg::OptText(loa),
+            Arg::OptText(subject),
+            Arg::OptText(name),
+            Arg::OptText(roles.as_deref()),
+            Arg::Text(s.csrf_token.as_str()),
+            Arg::Text(s.issuer.as_str()),
+            Arg::OptText(s.sid.as_deref()),
+            Arg::Text(s.id_token.as_str()),
+            Arg::Int(ts(s.created_at)),
+            Arg::Int(ts(s.created_at)),
+        ],
     )
-    .bind(s.key.0.as_str())
-    .bind(kind)
-    .bind(fnr)
-    .bind(loa)
-    .bind(subject)
-    .bind(name)
-    .bind(roles)
-    .bind(s.csrf_token.as_str())
-    .bind(s.issuer.as_str())
-    .bind(s.sid.as_deref())
-    .bind(s.id_token.as_str())
-    .bind(ts(s.created_at))
-    .bind(ts(s.created_at))
-    .execute(&mut *tx)
-    .await
-    .map_err(db)?;
-    tx.commit().await.map_err(db)
+    .await?;
+    Ok(())
 }
 
 pub(crate) async fn get(
@@ -133,110 +127,103 @@ pub(crate) fn session_from_row(key: &SessionKey, r: &dyn Cols) -> Result<Session
     })
 }
 
-pub(crate) async fn touch(
-    pool: &AnyPool,
+pub(crate) async fn touch_in(
+    tx: &mut impl Tx,
     key: &SessionKey,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    sqlx::query("update sessions set last_seen_at = $1 where key = $2")
-        .bind(ts(now))
-        .bind(key.0.as_str())
-        .execute(pool)
-        .await
-        .map_err(db)?;
+    tx.exec(
+        "update sessions set last_seen_at = $1 where key = $2",
+        &[Arg::Int(ts(now)), Arg::Text(key.0.as_str())],
+    )
+    .await?;
     Ok(())
 }
 
-pub(crate) async fn end(pool: &AnyPool, key: &SessionKey) -> Result<(), StoreError> {
-    sqlx::query("delete from sessions where key = $1")
-        .bind(key.0.as_str())
-        .execute(pool)
-        .await
-        .map_err(db)?;
+pub(crate) async fn end_in(tx: &mut impl Tx, key: &SessionKey) -> Result<(), StoreError> {
+    tx.exec(
+        "delete from sessions where key = $1",
+        &[Arg::Text(key.0.as_str())],
+    )
+    .await?;
     Ok(())
 }
 
-pub(crate) async fn end_by_sid(pool: &AnyPool, issuer: &str, sid: &str) -> Result<u64, StoreError> {
-    let done = sqlx::query("delete from sessions where issuer = $1 and sid = $2")
-        .bind(issuer)
-        .bind(sid)
-        .execute(pool)
-        .await
-        .map_err(db)?;
-    Ok(done.rows_affected())
+pub(crate) async fn end_by_sid_in(
+    tx: &mut impl Tx,
+    issuer: &str,
+    sid: &str,
+) -> Result<u64, StoreError> {
+    tx.exec(
+        "delete from sessions where issuer = $1 and sid = $2",
+        &[Arg::Text(issuer), Arg::Text(sid)],
+    )
+    .await
 }
 
-pub(crate) async fn purge(
-    pool: &AnyPool,
+pub(crate) async fn purge_in(
+    tx: &mut impl Tx,
     idle_before: Timestamp,
     created_before: Timestamp,
 ) -> Result<u64, StoreError> {
-    let mut tx = pool.begin().await.map_err(db)?;
-    let a = sqlx::query("delete from sessions where last_seen_at < $1 or created_at < $2")
-        .bind(ts(idle_before))
-        .bind(ts(created_before))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?
-        .rows_affected();
-    let b = sqlx::query("delete from login_attempts where created_at < $1")
-        .bind(ts(idle_before))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?
-        .rows_affected();
-    tx.commit().await.map_err(db)?;
+    let a = tx
+        .exec(
+            "delete from sessions where last_seen_at < $1 or created_at < $2",
+            &[Arg::Int(ts(idle_before)), Arg::Int(ts(created_before))],
+        )
+        .await?;
+    let b = tx
+        .exec(
+            "delete from login_attempts where created_at < $1",
+            &[Arg::Int(ts(idle_before))],
+        )
+        .await?;
     Ok(a + b)
 }
 
-pub(crate) async fn save_attempt(pool: &AnyPool, a: &LoginAttempt) -> Result<(), StoreError> {
-    sqlx::query(
+pub(crate) async fn save_attempt_in(tx: &mut impl Tx, a: &LoginAttempt) -> Result<(), StoreError> {
+    tx.exec(
         "insert into login_attempts (state, kind, nonce, code_verifier, browser_binding, return_to, requested_loa, created_at) \
          values ($1,$2,$3,$4,$5,$6,$7,$8)",
+        &[
+            Arg::Text(a.state.as_str()),
+            Arg::Text(a.kind.code()),
+            Arg::Text(a.nonce.as_str()),
+            Arg::Text(a.code_verifier.as_str()),
+            Arg::Text(a.browser_binding.as_str()),
+            Arg::Text(a.return_to.as_str()),
+            Arg::OptText(a.requested_loa.map(Loa::acr)),
+            Arg::Int(ts(a.created_at)),
+        ],
     )
-    .bind(a.state.as_str())
-    .bind(a.kind.code())
-    .bind(a.nonce.as_str())
-    .bind(a.code_verifier.as_str())
-    .bind(a.browser_binding.as_str())
-    .bind(a.return_to.as_str())
-    .bind(a.requested_loa.map(Loa::acr))
-    .bind(ts(a.created_at))
-    .execute(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(())
 }
 
-pub(crate) async fn take_attempt(
-    pool: &AnyPool,
+pub(crate) async fn take_attempt_in(
+    tx: &mut impl Tx,
     state: &str,
 ) -> Result<Option<LoginAttempt>, StoreError> {
-    let Some(r) = sqlx::query(
-        "delete from login_attempts where state = $1 \
-         returning state, kind, nonce, code_verifier, browser_binding, return_to, requested_loa, created_at",
-    )
-    .bind(state)
-    .fetch_optional(pool)
-    .await
-    .map_err(db)?
-    else {
-        return Ok(None);
-    };
-    let get = |c: &str| r.try_get::<String, _>(c).map_err(db);
-    Ok(Some(LoginAttempt {
-        state: get("state")?,
-        kind: LoginKind::from_code(&get("kind")?)
-            .ok_or_else(|| StoreError::Corrupt("login_attempts.kind".into()))?,
-        nonce: get("nonce")?,
-        code_verifier: get("code_verifier")?,
-        browser_binding: get("browser_binding")?,
-        return_to: get("return_to")?,
-        requested_loa: r
-            .try_get::<Option<String>, _>("requested_loa")
-            .map_err(db)?
-            .as_deref()
-            .and_then(Loa::from_acr),
-        created_at: from_ts(r.try_get("created_at").map_err(db)?)?,
-    }))
+    Ok(tx
+        .rows(
+            "delete from login_attempts where state = $1 \
+             returning state, kind, nonce, code_verifier, browser_binding, return_to, requested_loa, created_at",
+            &[Arg::Text(state)],
+            |r| {
+                Ok(LoginAttempt {
+                    state: r.text("state")?,
+                    kind: LoginKind::from_code(&r.text("kind")?)
+                        .ok_or_else(|| StoreError::Corrupt("login_attempts.kind".into()))?,
+                    nonce: r.text("nonce")?,
+                    code_verifier: r.text("code_verifier")?,
+                    browser_binding: r.text("browser_binding")?,
+                    return_to: r.text("return_to")?,
+                    requested_loa: r.opt_text("requested_loa")?.as_deref().and_then(Loa::from_acr),
+                    created_at: r.time("created_at")?,
+                })
+            },
+        )
+        .await?
+        .into_iter()
+        .next())
 }

@@ -53,16 +53,17 @@ pub(crate) async fn cursor(pool: &AnyPool, client_id: &str) -> Result<i64, Store
     )
 }
 
-pub(crate) async fn advance(pool: &AnyPool, client_id: &str, to: i64) -> Result<(), StoreError> {
-    sqlx::query(
+pub(crate) async fn advance_in(
+    tx: &mut impl crate::write::Tx,
+    client_id: &str,
+    to: i64,
+) -> Result<(), StoreError> {
+    tx.exec(
         "insert into webhook_cursors (client_id, last_event_id) values ($1, $2) \
          on conflict (client_id) do update set last_event_id = excluded.last_event_id \
          where webhook_cursors.last_event_id < excluded.last_event_id",
+        &[crate::fast::Arg::Text(client_id), crate::fast::Arg::Int(to)],
     )
-    .bind(client_id)
-    .bind(to)
-    .execute(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(())
 }
