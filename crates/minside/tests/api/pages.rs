@@ -102,6 +102,91 @@ async fn unknown_pages_are_404_and_health_endpoints_answer() {
     assert_eq!(app.get("/static/../Cargo.toml").await.status(), 404);
 }
 
+/// The rows of one query (for expectations read straight from the database).
+async fn column(app: &TestApp, sql: &str, fnr: &str) -> Vec<String> {
+    use sqlx::Row;
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&app.config.database_url.0)
+        .await
+        .unwrap();
+    let out = sqlx::query(sql)
+        .bind(fnr)
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>(0))
+        .collect();
+    pool.close().await;
+    out
+}
+
+/// The list (`<ul>…</ul>`) after `heading` holds exactly `items`, in this order.
+fn listed_in_order(html: &str, heading: &str, items: &[String]) {
+    let after = &html[html.find(heading).expect(heading)..];
+    let list = &after[after.find("<ul").expect("a list")..];
+    let list = &list[..list.find("</ul>").expect("the list's end")];
+    let shown: Vec<&str> = list
+        .split("<li>")
+        .skip(1)
+        .map(|li| li.split("</li>").next().unwrap_or_default())
+        .collect();
+    assert_eq!(shown.len(), items.len(), "{shown:?}");
+    for (li, item) in shown.iter().zip(items) {
+        assert!(li.starts_with(item.as_str()), "{shown:?} against {items:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_dashboard_lists_children_by_birth_and_properties_by_matrikkel() {
+    let app = TestApp::spawn().await;
+    // Residents with more than one of each, so that the order is seen.
+    let guardian = column(
+        &app,
+        "select p.fodselsnummer from persons p join guardianships g on g.guardian_id = p.id \
+         where p.fodselsnummer <> $1 group by p.fodselsnummer having count(*) >= 2 order by 1",
+        "",
+    )
+    .await
+    .remove(0);
+    let children = column(
+        &app,
+        "select c.given_name from persons p join guardianships g on g.guardian_id = p.id \
+         join persons c on c.id = g.child_id where p.fodselsnummer = $1 order by c.birth_date, c.given_name",
+        &guardian,
+    )
+    .await;
+    let html = app
+        .login_citizen(Some(&guardian), "idporten-loa-substantial")
+        .await
+        .text()
+        .await
+        .unwrap();
+    listed_in_order(&html, "Barn du er foresatt for", &children);
+    let owner = column(
+        &app,
+        "select p.fodselsnummer from persons p join property_owners o on o.person_id = p.id \
+         where p.fodselsnummer <> $1 group by p.fodselsnummer having count(*) >= 2 order by 1",
+        "",
+    )
+    .await
+    .remove(0);
+    let properties = column(
+        &app,
+        "select pr.address from persons p join property_owners o on o.person_id = p.id \
+         join properties pr on pr.id = o.property_id where p.fodselsnummer = $1 order by pr.matrikkel",
+        &owner,
+    )
+    .await;
+    let html = app
+        .login_citizen(Some(&owner), "idporten-loa-substantial")
+        .await
+        .text()
+        .await
+        .unwrap();
+    listed_in_order(&html, "id=\"properties-h\"", &properties);
+}
+
 #[tokio::test]
 async fn the_dashboard_shows_the_residents_properties_and_children() {
     let app = TestApp::spawn().await;
