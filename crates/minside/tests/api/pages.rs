@@ -121,6 +121,15 @@ async fn column(app: &TestApp, sql: &str, fnr: &str) -> Vec<String> {
     out
 }
 
+/// The first resident (by number) with two or more rows in the joined table.
+async fn with_two(app: &TestApp, join: &str) -> String {
+    let sql = format!(
+        "select p.fodselsnummer from persons p join {join} where p.fodselsnummer <> $1 \
+         group by p.fodselsnummer having count(*) >= 2 order by 1"
+    );
+    column(app, &sql, "").await.remove(0)
+}
+
 /// The list (`<ul>…</ul>`) after `heading` holds exactly `items`, in this order.
 fn listed_in_order(html: &str, heading: &str, items: &[String]) {
     let after = &html[html.find(heading).expect(heading)..];
@@ -141,14 +150,7 @@ fn listed_in_order(html: &str, heading: &str, items: &[String]) {
 async fn the_dashboard_lists_children_by_birth_and_properties_by_matrikkel() {
     let app = TestApp::spawn().await;
     // Residents with more than one of each, so that the order is seen.
-    let guardian = column(
-        &app,
-        "select p.fodselsnummer from persons p join guardianships g on g.guardian_id = p.id \
-         where p.fodselsnummer <> $1 group by p.fodselsnummer having count(*) >= 2 order by 1",
-        "",
-    )
-    .await
-    .remove(0);
+    let guardian = with_two(&app, "guardianships g on g.guardian_id = p.id").await;
     let children = column(
         &app,
         "select c.given_name from persons p join guardianships g on g.guardian_id = p.id \
@@ -163,14 +165,7 @@ async fn the_dashboard_lists_children_by_birth_and_properties_by_matrikkel() {
         .await
         .unwrap();
     listed_in_order(&html, "Barn du er foresatt for", &children);
-    let owner = column(
-        &app,
-        "select p.fodselsnummer from persons p join property_owners o on o.person_id = p.id \
-         where p.fodselsnummer <> $1 group by p.fodselsnummer having count(*) >= 2 order by 1",
-        "",
-    )
-    .await
-    .remove(0);
+    let owner = with_two(&app, "property_owners o on o.person_id = p.id").await;
     let properties = column(
         &app,
         "select pr.address from persons p join property_owners o on o.person_id = p.id \
