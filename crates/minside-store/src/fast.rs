@@ -57,8 +57,34 @@ pub(crate) fn bind_all(
     Ok(())
 }
 
+/// A rusqlite error; unique-constraint violations become `Conflict`, as with sqlx (`crate::db`).
 pub(crate) fn err(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, msg) = &e {
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+        {
+            return StoreError::Conflict(msg.clone().unwrap_or_else(|| e.to_string()));
+        }
+    }
     StoreError::Database(e.to_string())
+}
+
+/// Runs `sql` with `args` on a rusqlite connection and maps every row (the direct reads and
+/// the direct writer's statements that return rows).
+pub(crate) fn rows_on<T>(
+    c: &Connection,
+    sql: &str,
+    args: &[Arg<'_>],
+    map: impl Fn(&dyn Cols) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = c.prepare_cached(sql).map_err(err)?;
+    bind_all(&mut stmt, args)?;
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(err)? {
+        out.push(map(r)?);
+    }
+    Ok(out)
 }
 
 /// Idle read-only connections to one SQLite file, opened on demand.
@@ -154,16 +180,7 @@ impl Reader<'_> {
         map: impl Fn(&dyn Cols) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
         if let Some(direct) = self.direct {
-            return direct.with(|c| {
-                let mut stmt = c.prepare_cached(sql).map_err(err)?;
-                bind_all(&mut stmt, args)?;
-                let mut rows = stmt.raw_query();
-                let mut out = Vec::new();
-                while let Some(r) = rows.next().map_err(err)? {
-                    out.push(map(r)?);
-                }
-                Ok(out)
-            });
+            return direct.with(|c| rows_on(c, sql, args, map));
         }
         crate::write::sqlx_query(sql, args)
             .fetch_all(self.pool)

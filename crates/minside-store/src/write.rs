@@ -9,7 +9,7 @@
 //! transaction. The code is written against [`Tx`]; its SQL and row mappings are shared.
 
 use crate::codec::Cols;
-use crate::fast::{bind_all, err, Arg};
+use crate::fast::{bind_all, err, rows_on, Arg};
 use minside_core::ports::StoreError;
 use rusqlite::{Connection, OpenFlags};
 use std::future::Future;
@@ -83,7 +83,7 @@ impl Tx for Direct<'_> {
     async fn exec(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, StoreError> {
         let mut stmt = self.0.prepare_cached(sql).map_err(err)?;
         bind_all(&mut stmt, args)?;
-        let changed = stmt.raw_execute().map_err(write_err)?;
+        let changed = stmt.raw_execute().map_err(err)?;
         Ok(changed as u64)
     }
 
@@ -93,27 +93,8 @@ impl Tx for Direct<'_> {
         args: &[Arg<'_>],
         map: impl Fn(&dyn Cols) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
-        let mut stmt = self.0.prepare_cached(sql).map_err(err)?;
-        bind_all(&mut stmt, args)?;
-        let mut rows = stmt.raw_query();
-        let mut out = Vec::new();
-        while let Some(r) = rows.next().map_err(write_err)? {
-            out.push(map(r)?);
-        }
-        Ok(out)
+        rows_on(self.0, sql, args, map)
     }
-}
-
-/// Unique-constraint violations become `Conflict`, as with sqlx (`crate::db`).
-fn write_err(e: rusqlite::Error) -> StoreError {
-    if let rusqlite::Error::SqliteFailure(f, msg) = &e {
-        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-        {
-            return StoreError::Conflict(msg.clone().unwrap_or_else(|| e.to_string()));
-        }
-    }
-    err(e)
 }
 
 /// Drives a future made of [`Direct`] statements, which is complete after its first poll.
