@@ -56,18 +56,3 @@ impl Cols for sqlx::any::AnyRow {
         sqlx::Row::try_get(self, column).map_err(crate::db)
     }
 }
-
-impl Cols for rusqlite::Row<'_> {
-    fn int(&self, column: &str) -> Result<i64, StoreError> {
-        self.get(column).map_err(crate::fast::err)
-    }
-    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
-        self.get(column).map_err(crate::fast::err)
-    }
-    fn text(&self, column: &str) -> Result<String, StoreError> {
-        self.get(column).map_err(crate::fast::err)
-    }
-    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
-        self.get(column).map_err(crate::fast::err)
-    }
-}
