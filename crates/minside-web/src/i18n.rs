@@ -5,6 +5,8 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource};
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 use unic_langid::LanguageIdentifier;
@@ -70,9 +72,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
 #[error("translation file {0} is not valid Fluent")]
 pub struct I18nError(&'static str);
 
-/// The three loaded bundles.
+/// The three loaded bundles, and each language's messages that take no arguments, formatted once
+/// at startup: a page asks for some twenty of them, and resolving each through Fluent on every
+/// request was ~5 % of the dashboard's profile (bench/, issue 4).
 pub struct I18n {
     bundles: Vec<(Lang, FluentBundle<FluentResource>)>,
+    plain: Vec<(Lang, HashMap<String, String>)>,
 }
 
 pub(crate) const SOURCES: [(Lang, &str, &str); 3] = [
@@ -83,16 +88,40 @@ pub(crate) const SOURCES: [(Lang, &str, &str); 3] = [
 
 impl I18n {
     pub fn load() -> Result<Self, I18nError> {
-        let mut bundles = Vec::new();
+        let (mut bundles, mut plain) = (Vec::new(), Vec::new());
         for (lang, code, src) in SOURCES {
             let res = FluentResource::try_new(src.to_owned()).map_err(|_| I18nError(code))?;
+            let ids: Vec<String> = res
+                .entries()
+                .filter_map(|e| match e {
+                    fluent_syntax::ast::Entry::Message(m) => Some(m.id.name.to_owned()),
+                    _ => None,
+                })
+                .collect();
             let id: LanguageIdentifier = code.parse().map_err(|_| I18nError(code))?;
             let mut bundle = FluentBundle::new_concurrent(vec![id]);
             bundle.set_use_isolating(false);
             bundle.add_resource(res).map_err(|_| I18nError(code))?;
+            // A message that formats without errors and without arguments never depends on them.
+            let formatted = ids
+                .into_iter()
+                .filter_map(|key| {
+                    let pattern = bundle.get_message(&key)?.value()?;
+                    let mut errors = Vec::new();
+                    let text = bundle.format_pattern(pattern, None, &mut errors);
+                    errors.is_empty().then(|| (key, text.into_owned()))
+                })
+                .collect();
             bundles.push((lang, bundle));
+            plain.push((lang, formatted));
         }
-        Ok(Self { bundles })
+        Ok(Self { bundles, plain })
+    }
+
+    /// The message `key` when it takes no arguments.
+    fn plain(&self, lang: Lang, key: &str) -> Option<&str> {
+        let (_, messages) = self.plain.iter().find(|(l, _)| *l == lang)?;
+        messages.get(key).map(String::as_str)
     }
 
     fn format(&self, lang: Lang, key: &str, args: Option<&FluentArgs>) -> String {
@@ -123,8 +152,11 @@ impl Tr {
     }
 
     /// The message `key`.
-    pub fn t(&self, key: &str) -> String {
-        self.i18n.format(self.lang, key, None)
+    pub fn t(&self, key: &str) -> Cow<'_, str> {
+        match self.i18n.plain(self.lang, key) {
+            Some(text) => Cow::Borrowed(text),
+            None => Cow::Owned(self.i18n.format(self.lang, key, None)),
+        }
     }
 
     /// The message `key` with one argument.
@@ -174,6 +206,29 @@ mod tests {
         assert_eq!(Lang::negotiate(&h), Lang::En);
         h.insert(header::COOKIE, "x=1; lang=nn".parse().unwrap());
         assert_eq!(Lang::negotiate(&h), Lang::Nn);
+    }
+
+    /// Messages without arguments are formatted once at startup; what a page gets is exactly what
+    /// Fluent gives, and messages that take arguments are still formatted with them.
+    #[test]
+    fn messages_formatted_at_startup_are_what_fluent_formats() {
+        let i18n = Arc::new(I18n::load().unwrap());
+        for (lang, _, src) in SOURCES {
+            let tr = Tr::new(i18n.clone(), lang);
+            let mut cached = 0;
+            for key in keys(src) {
+                let text = tr.t(&key);
+                if matches!(text, Cow::Borrowed(_)) {
+                    cached += 1;
+                }
+                assert_eq!(text, i18n.format(lang, &key, None), "{key}");
+            }
+            assert!(cached > 50, "{cached} messages formatted at startup");
+        }
+        let tr = Tr::new(i18n, Lang::En);
+        assert!(matches!(tr.t("dashboard-title"), Cow::Borrowed(_)));
+        assert!(matches!(tr.t("dashboard-greeting"), Cow::Owned(_)));
+        assert_eq!(tr.t1("dashboard-greeting", "name", "Kari"), "Hello, Kari");
     }
 
     #[test]

@@ -45,14 +45,14 @@ impl Layout {
             .iter()
             .map(|l| LangLink {
                 code: l.code(),
-                label: tr.t(&format!("lang-{}", l.code())),
+                label: tr.t(&format!("lang-{}", l.code())).into_owned(),
                 href: format!("/lang/{}?return_to={encoded}", l.code()),
                 current: *l == lang,
             })
             .collect();
         let m = &state.config.municipality;
         Self {
-            title: tr.t(title_key),
+            title: tr.t(title_key).into_owned(),
             municipality: m.name.clone(),
             phone: m.phone.clone(),
             email: m.email.clone(),

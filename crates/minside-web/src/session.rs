@@ -2,7 +2,7 @@
 //! give handlers the logged-in citizen or employee, or send the browser to the right login.
 
 use crate::error::AppError;
-use crate::security::{constant_time_eq, cookie, sha256_hex};
+use crate::security::{constant_time_eq, cookie};
 use crate::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minside_core::auth::{Citizen, Staff};
 use minside_core::session::{Principal, Session, SessionKey};
 use minside_core::usecases::resume_session::resume_session;
+use sha2::{Digest, Sha256};
 
 /// Name of the session cookie (`__Host-` prefix when Secure, which also pins Path=/ and no Domain).
 pub fn cookie_name(secure: bool) -> &'static str {
@@ -23,10 +24,17 @@ pub fn cookie_name(secure: bool) -> &'static str {
 
 /// The database key of a session cookie value: SHA-256 of the configured secret and the value.
 pub fn session_key(state: &AppState, cookie_value: &str) -> SessionKey {
-    SessionKey(sha256_hex(&format!(
-        "{}:{cookie_value}",
-        state.config.session_secret
-    )))
+    key_for(&state.config.session_secret, cookie_value)
+}
+
+/// SHA-256 of `secret:cookie_value`, lower-case hex (hashed in parts, without joining them).
+fn key_for(secret: &str, cookie_value: &str) -> SessionKey {
+    let digest = Sha256::new()
+        .chain_update(secret.as_bytes())
+        .chain_update(b":")
+        .chain_update(cookie_value.as_bytes())
+        .finalize();
+    SessionKey(hex::encode(digest))
 }
 
 /// The session key for the request's cookie, if any.
@@ -130,5 +138,26 @@ impl FromRequestParts<AppState> for StaffSession {
             roles: roles.clone(),
         };
         Ok(Self { session, staff })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The key is SHA-256 of the secret, a colon and the cookie value, in lower-case hex: the
+    /// same key as before it was hashed in parts, so that sessions outlive an upgrade.
+    #[test]
+    fn a_session_key_is_the_hex_sha256_of_secret_colon_value() {
+        assert_eq!(
+            super::key_for("ab", "c").0,
+            crate::security::sha256_hex("ab:c")
+        );
+        assert_eq!(
+            crate::security::sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_ne!(
+            super::key_for("a", "bc").0,
+            crate::security::sha256_hex("abc")
+        );
     }
 }

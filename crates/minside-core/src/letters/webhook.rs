@@ -54,12 +54,7 @@ pub fn sign(secret: &str, unix: i64, body: &[u8]) -> String {
     mac.update(unix.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    let hex: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex = hex::encode(mac.finalize().into_bytes());
     format!("t={unix},v1={hex}")
 }
 
@@ -155,12 +150,7 @@ mod tests {
         let key = "Jefe";
         let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
         mac.update(b"what do ya want for nothing?");
-        let hex: String = mac
-            .finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hex = hex::encode(mac.finalize().into_bytes());
         assert_eq!(
             hex,
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"

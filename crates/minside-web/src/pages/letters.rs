@@ -102,7 +102,7 @@ pub async fn inbox_page(
     let filters = InboxFilter::ALL
         .iter()
         .map(|f| FilterLink {
-            label: layout.tr.t(&format!("filter-{}", f.code())),
+            label: layout.tr.t(&format!("filter-{}", f.code())).into_owned(),
             href: format!("/min-side/meldinger?filter={}", f.code()),
             current: *f == filter,
         })
@@ -344,9 +344,11 @@ pub async fn reply_submit(
             page.reply_errors = problems
                 .iter()
                 .map(|p| match p {
-                    ReplyProblem::EmptyText => page.layout.tr.t("err-reply-empty"),
+                    ReplyProblem::EmptyText => page.layout.tr.t("err-reply-empty").into_owned(),
                     ReplyProblem::TextTooLong => page.layout.tr.t1("err-reply-long", "max", &max),
-                    ReplyProblem::TooManyAttachments => page.layout.tr.t("err-reply-count"),
+                    ReplyProblem::TooManyAttachments => {
+                        page.layout.tr.t("err-reply-count").into_owned()
+                    }
                     ReplyProblem::UnsupportedType(f) => {
                         page.layout.tr.t1("err-reply-type", "file", f)
                     }

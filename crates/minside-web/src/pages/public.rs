@@ -45,8 +45,8 @@ impl MessagePage {
         link: Option<(&str, &str)>,
     ) -> Self {
         let layout = Layout::new(state, lang, "/", title);
-        let body = layout.tr.t(body);
-        let link = link.map(|(href, key)| (href.to_owned(), layout.tr.t(key)));
+        let body = layout.tr.t(body).into_owned();
+        let link = link.map(|(href, key)| (href.to_owned(), layout.tr.t(key).into_owned()));
         Self { layout, body, link }
     }
 }

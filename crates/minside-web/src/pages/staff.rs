@@ -61,7 +61,7 @@ pub async fn staff_home_page(
         .staff
         .roles
         .iter()
-        .map(|r| layout.tr.t(&format!("role-{}", r.code())))
+        .map(|r| layout.tr.t(&format!("role-{}", r.code())).into_owned())
         .collect();
     let may_look_up = staff_may_open(&s.staff, StaffArea::PersonLookup).is_ok();
     let may_see_statistics = staff_may_open(&s.staff, StaffArea::Statistics).is_ok();
@@ -146,7 +146,7 @@ pub async fn person_lookup_submit(
     page.fnr_value = form.fnr.trim().to_owned();
     page.purpose_value = form.purpose.trim().to_owned();
     if !csrf_ok(&s.session, &form.csrf) {
-        page.notice = Some(page.layout.tr.t("err-csrf"));
+        page.notice = Some(page.layout.tr.t("err-csrf").into_owned());
         return render_status(StatusCode::FORBIDDEN, &page);
     }
     let fnr = Fodselsnummer::parse(&form.fnr).map_err(|e| match e {
@@ -162,12 +162,12 @@ pub async fn person_lookup_submit(
         (Ok(f), Ok(p)) => (f, p),
         (f, p) => {
             if let Err(key) = f {
-                let msg = page.layout.tr.t(key);
+                let msg = page.layout.tr.t(key).into_owned();
                 page.errors.push(("fnr", msg.clone()));
                 page.fnr_error = Some(msg);
             }
             if let Err(key) = p {
-                let msg = page.layout.tr.t(key);
+                let msg = page.layout.tr.t(key).into_owned();
                 page.errors.push(("purpose", msg.clone()));
                 page.purpose_error = Some(msg);
             }
@@ -188,7 +188,7 @@ pub async fn person_lookup_submit(
             render(&page)
         }
         Err(LookUpPersonError::NotFound) => {
-            page.notice = Some(page.layout.tr.t("staff-lookup-not-found"));
+            page.notice = Some(page.layout.tr.t("staff-lookup-not-found").into_owned());
             render_status(StatusCode::NOT_FOUND, &page)
         }
         Err(LookUpPersonError::Forbidden(_) | LookUpPersonError::MissingScope(_)) => {

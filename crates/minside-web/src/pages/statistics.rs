@@ -67,9 +67,9 @@ fn chart(stats: &LetterStatistics, tr: &Tr) -> String {
         stats,
         &tr.t("stats-chart-title"),
         [
-            tr.t("stats-col-sent").as_str(),
-            tr.t("stats-col-read").as_str(),
-            tr.t("stats-col-printed").as_str(),
+            tr.t("stats-col-sent").into_owned().as_str(),
+            tr.t("stats-col-read").into_owned().as_str(),
+            tr.t("stats-col-printed").into_owned().as_str(),
         ],
     )
 }
@@ -144,7 +144,7 @@ pub async fn statistics_page(
             render(&page)
         }
         Err(StatisticsError::BadPeriod) => {
-            page.error = Some(page.layout.tr.t("stats-bad-period"));
+            page.error = Some(page.layout.tr.t("stats-bad-period").into_owned());
             render_status(StatusCode::BAD_REQUEST, &page)
         }
         Err(StatisticsError::Store(e)) => Err(AppError::Store(e)),
@@ -156,7 +156,7 @@ fn bad_period(lang: Lang, state: &AppState) -> Response {
     (
         StatusCode::BAD_REQUEST,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        tr.t("stats-bad-period"),
+        tr.t("stats-bad-period").into_owned(),
     )
         .into_response()
 }

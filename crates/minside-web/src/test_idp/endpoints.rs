@@ -165,7 +165,7 @@ async fn picker(
             let roles: Vec<String> = s
                 .roles
                 .iter()
-                .map(|r| layout.tr.t(&format!("role-{}", r.code())))
+                .map(|r| layout.tr.t(&format!("role-{}", r.code())).into_owned())
                 .collect();
             staff_users.push(StaffRow {
                 username: s.username,
@@ -182,7 +182,7 @@ async fn picker(
                 CandidateGroup::Child => "idp-group-child",
                 CandidateGroup::Elderly => "idp-group-elderly",
             };
-            let title = layout.tr.t(key);
+            let title = layout.tr.t(key).into_owned();
             let person = Candidate {
                 fnr: c.fnr.to_string(),
                 name: c.name,
@@ -197,7 +197,7 @@ async fn picker(
             }
         }
     }
-    let error = error.map(|k| layout.tr.t(k));
+    let error = error.map(|k| layout.tr.t(k).into_owned());
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
