@@ -15,6 +15,7 @@ import urllib.parse
 import urllib.request
 
 import db as bench_db
+import instructions
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PAGES = ["dashboard", "inbox", "letter"]
@@ -130,9 +131,12 @@ def measure_scale(args, persons, work):
     nginx.terminate()
     server.terminate()
     server.wait()
+    # Instructions per request under callgrind: the same count on a noisy machine (instructions.py).
+    counted = (instructions.measure(args.bin, data, db, sessions, args.callgrind_seconds, PAGES, str(persons))
+               if args.callgrind_seconds > 0 else {})
     return {"engine": args.engine, "persons": persons, "seed_s": seed_s, "seeded": seeded, "start_s": start_s, "db_mb": db_mb, "sessions": n_sessions,
             "page_bytes": len(page), "results": results, "cpu_cores": cpu_cores, "rss_mb": rss,
-            "ingest": ingest}
+            "ingest": ingest, "instructions": counted}
 
 
 def owed_jobs(db):
@@ -262,6 +266,10 @@ def report(args, scales, pg_scales, delivery):
                          f"{med(b, 'p50'):.2f} | {med(b, 'p90'):.2f} | {med(b, 'p99'):.2f} | {med(b, 'max'):.1f} | "
                          f"{int(sum(r['errors'] + r['non2xx'] for r in b))} |")
         lines.append("")
+        if s["instructions"]:
+            lines += [f"Instructions per request (callgrind, {args.callgrind_seconds} s per page at 4 connections; "
+                      "the same count on a quiet or a noisy machine): "
+                      + ", ".join(f"{p} {n:,}" for p, n in s["instructions"].items()) + ".", ""]
         i = s["ingest"]
         lines += ["### Letters through the API", "",
                   f"16 connections for {args.duration * 2} s, each letter with a {i['pdf_bytes'] // 1024} KB PDF to a random resident: "
@@ -342,6 +350,8 @@ def main():
     p.add_argument("--postgres", default="", help="a PostgreSQL server URL to create benchmark databases on ('' = none)")
     p.add_argument("--postgres-scales", default=None, type=lambda s: [int(x) for x in s.split()],
                    help="scales to run on PostgreSQL too (default: the largest of --scales)")
+    p.add_argument("--callgrind-seconds", default=20, type=int,
+                   help="seconds of load per page under callgrind for instructions per request (0 = leave out)")
     p.add_argument("--out", default=None, help="directory for the report and charts (default: bench/results)")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="minside-bench-") as work:
