@@ -126,6 +126,10 @@ def measure_scale(args, persons, work):
                              {"PAGE": page_name, "SESSIONS": sessions}))
             results[(conns, page_name)] = (a, b)
     cpu_cores = (cpu_seconds(server.pid) - cpu0) / (time.time() - wall0)
+    # wrk counts only 4xx and 5xx as failures; the sessions must still get the pages themselves
+    # (not a redirect to the login page) after the load.
+    for page_name in PAGES:
+        instructions.check_sessions(int(base.rsplit(":", 1)[1]), page_name, sessions)
     rss = peak_rss_mb(server.pid)
     ingest = measure_ingest(args, data, base, db, work)
     nginx.terminate()
