@@ -291,7 +291,7 @@ impl minside_core::ports::Store for SqlStore {
         )>,
         StoreError,
     > {
-        persons::session_dashboard(self.reader(), key).await
+        persons::session_dashboard(self.reader(), key, self.backend).await
     }
 
     async fn read_person_logged(
