@@ -32,6 +32,16 @@ pub enum BlobError {
     Io(String),
 }
 
+/// The key of the `n`th document of a letter or reply (`kind` is `letters` or `replies`):
+/// `<kind>/<first two characters of the id>/<id>-<n>`. The ids are random, so the documents
+/// spread evenly over 256 directories that are made once, not a directory per letter (on a
+/// file system a directory is an inode to allocate, as the file is). Keys are stored with the
+/// document rows, so documents stored under the older `<kind>/<id>/<n>` are still found.
+pub fn document_key(kind: &str, id: &str, n: usize) -> String {
+    let shard = id.get(..2).unwrap_or("00");
+    format!("{kind}/{shard}/{id}-{n}")
+}
+
 /// Document storage: a directory on disk by default, object storage in production.
 #[async_trait::async_trait]
 pub trait Blobs: Send + Sync {
@@ -316,4 +326,23 @@ pub trait Store: Send + Sync {
     async fn save_login_attempt(&self, attempt: &LoginAttempt) -> Result<(), StoreError>;
     /// Removes and returns the attempt with this state (each state is usable once).
     async fn take_login_attempt(&self, state: &str) -> Result<Option<LoginAttempt>, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::document_key;
+
+    #[test]
+    fn documents_are_kept_in_one_of_256_directories_named_by_the_ids_first_two_characters() {
+        assert_eq!(
+            document_key("letters", "3f2a9c1e-0000-4000-8000-000000000000", 0),
+            "letters/3f/3f2a9c1e-0000-4000-8000-000000000000-0"
+        );
+        assert_eq!(
+            document_key("replies", "a0b1c2d3-0000-4000-8000-000000000000", 2),
+            "replies/a0/a0b1c2d3-0000-4000-8000-000000000000-2"
+        );
+        // An id too short to shard still gives a key (never a panic).
+        assert_eq!(document_key("letters", "x", 0), "letters/00/x-0");
+    }
 }

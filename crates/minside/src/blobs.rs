@@ -3,7 +3,8 @@
 //! document. Production can use object storage behind the same port.
 
 use minside_core::ports::{BlobError, Blobs};
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 /// Blobs under one directory.
 #[derive(Debug, Clone)]
@@ -35,20 +36,13 @@ impl DirBlobs {
 impl Blobs for DirBlobs {
     async fn put(&self, key: &str, bytes: &[u8]) -> Result<(), BlobError> {
         let path = self.path(key)?;
-        let io = |e: std::io::Error| BlobError::Io(e.to_string());
-        if let Some(dir) = path.parent() {
-            tokio::fs::create_dir_all(dir).await.map_err(io)?;
-        }
-        let tmp = path.with_extension(format!(
-            "tmp-{}",
-            minside_web::security::random_token()
-                .chars()
-                .filter(char::is_ascii_alphanumeric)
-                .take(8)
-                .collect::<String>()
-        ));
-        tokio::fs::write(&tmp, bytes).await.map_err(io)?;
-        tokio::fs::rename(&tmp, &path).await.map_err(io)
+        let bytes = bytes.to_vec();
+        // One trip to the blocking pool for the whole write (each `tokio::fs` call is a trip of
+        // its own, and the waking of a pool thread cost more than the copy of the document).
+        tokio::task::spawn_blocking(move || write_atomically(&path, &bytes))
+            .await
+            .map_err(|e| BlobError::Io(e.to_string()))?
+            .map_err(|e| BlobError::Io(e.to_string()))
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError> {
@@ -58,6 +52,36 @@ impl Blobs for DirBlobs {
             Err(e) => Err(BlobError::Io(e.to_string())),
         }
     }
+}
+
+/// Writes to a temporary file next to `path` and renames it into place; the directory is made
+/// only when it is missing (usually it is there: keys share their directories).
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!(
+        "tmp-{}",
+        minside_web::security::random_token()
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(8)
+            .collect::<String>()
+    ));
+    let mut file = match std::fs::File::create(&tmp) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::File::create(&tmp)?
+        }
+        other => other?,
+    };
+    let written = file.write_all(bytes).and_then(|()| {
+        drop(file);
+        std::fs::rename(&tmp, path)
+    });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 #[cfg(test)]
@@ -77,5 +101,28 @@ mod tests {
         for bad in ["../etc/passwd", "/etc/passwd", "Letters/X", ""] {
             assert!(blobs.put(bad, b"x").await.is_err(), "{bad}");
         }
+    }
+
+    /// The shared directory is made by the first document in it; later ones go straight in, a
+    /// document written again replaces the old one whole, and no temporary file is left over.
+    #[tokio::test]
+    async fn documents_share_their_directory_and_leave_no_temporary_files() {
+        let dir = std::env::temp_dir().join(format!("minside-blobs-shared-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let blobs = DirBlobs::new(&dir);
+        let first = minside_core::ports::document_key("letters", "ab12-1", 0);
+        let second = minside_core::ports::document_key("letters", "ab34-2", 0);
+        blobs.put(&first, b"one").await.unwrap();
+        blobs.put(&second, b"two").await.unwrap();
+        blobs.put(&first, b"one, again").await.unwrap();
+        assert_eq!(blobs.get(&first).await.unwrap(), b"one, again");
+        assert_eq!(blobs.get(&second).await.unwrap(), b"two");
+        let mut names: Vec<String> = std::fs::read_dir(dir.join("letters/ab"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["ab12-1-0", "ab34-2-0"]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

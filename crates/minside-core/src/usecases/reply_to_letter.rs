@@ -58,7 +58,7 @@ pub async fn reply_to_letter(
     let reply_id = ports.ids.uuid();
     let mut attachments = Vec::with_capacity(draft.attachments.len());
     for (i, a) in draft.attachments.into_iter().enumerate() {
-        let key = format!("replies/{reply_id}/{i}");
+        let key = crate::ports::document_key("replies", &reply_id, i);
         ports.blobs.put(&key, &a.content).await?;
         attachments.push(AttachmentMeta {
             position: i as i64,

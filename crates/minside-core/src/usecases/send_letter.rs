@@ -59,7 +59,7 @@ pub async fn send_letter(
     for (i, d) in draft.documents.iter().enumerate() {
         // Documents are written before the transaction; a crash in between leaves an unreferenced
         // file, never a letter without its document.
-        let key = format!("letters/{public_id}/{i}");
+        let key = crate::ports::document_key("letters", &public_id, i);
         p.blobs.put(&key, &d.content).await?;
         blob_keys.push(key);
     }

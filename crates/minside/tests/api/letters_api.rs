@@ -75,7 +75,11 @@ async fn a_letter_is_accepted_once_and_a_retry_gets_the_same_answer() {
 
     let blobs = minside::blobs::DirBlobs::new(&app.config.blob_dir);
     let stored = blobs
-        .get(&format!("letters/{}/0", first["id"].as_str().unwrap()))
+        .get(&minside_core::ports::document_key(
+            "letters",
+            first["id"].as_str().unwrap(),
+            0,
+        ))
         .await
         .unwrap();
     assert_eq!(stored, pdf(), "the document is kept byte for byte");
@@ -208,7 +212,11 @@ async fn documents_may_come_as_multipart_parts_instead_of_base64() {
     assert_eq!(again.status(), 200, "a retry of the same multipart letter");
     assert_eq!(again.json::<Value>().await.unwrap()["id"], first["id"]);
     let stored = minside::blobs::DirBlobs::new(&app.config.blob_dir)
-        .get(&format!("letters/{}/0", first["id"].as_str().unwrap()))
+        .get(&minside_core::ports::document_key(
+            "letters",
+            first["id"].as_str().unwrap(),
+            0,
+        ))
         .await
         .unwrap();
     assert_eq!(stored, pdf());
