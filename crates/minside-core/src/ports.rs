@@ -310,8 +310,8 @@ pub trait Store: Send + Sync {
         lease_until: Timestamp,
         kinds: Option<&[&str]>,
     ) -> Result<Vec<Job>, StoreError>;
-    /// Marks a job done.
-    async fn complete_job(&self, id: JobId, now: Timestamp) -> Result<(), StoreError>;
+    /// Marks jobs done (each with the time it finished), all in one transaction.
+    async fn complete_jobs(&self, done: &[(JobId, Timestamp)]) -> Result<(), StoreError>;
     /// Records a failed run: pending again at `retry_at`, or dead (with the error kept) when `None`.
     async fn fail_job(
         &self,

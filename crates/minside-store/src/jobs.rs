@@ -98,14 +98,15 @@ pub(crate) async fn claim_in(
 
 pub(crate) async fn complete_in(
     tx: &mut impl Tx,
-    id: JobId,
-    now: Timestamp,
+    done: &[(JobId, Timestamp)],
 ) -> Result<(), StoreError> {
-    tx.exec(
-        "update jobs set status = 'done', locked_until = null, finished_at = $1 where id = $2",
-        &[Arg::Int(ts(now)), Arg::Int(id.0)],
-    )
-    .await?;
+    for (id, now) in done {
+        tx.exec(
+            "update jobs set status = 'done', locked_until = null, finished_at = $1 where id = $2",
+            &[Arg::Int(ts(*now)), Arg::Int(id.0)],
+        )
+        .await?;
+    }
     Ok(())
 }
 

@@ -620,12 +620,14 @@ impl minside_core::ports::Store for SqlStore {
         ))
     }
 
-    async fn complete_job(
+    async fn complete_jobs(
         &self,
-        id: minside_core::jobs::JobId,
-        now: jiff::Timestamp,
+        done: &[(minside_core::jobs::JobId, jiff::Timestamp)],
     ) -> Result<(), StoreError> {
-        in_transaction!(self, |tx| jobs::complete_in(tx, id, now))
+        if done.is_empty() {
+            return Ok(());
+        }
+        in_transaction!(self, |tx| jobs::complete_in(tx, done))
     }
 
     async fn fail_job(

@@ -26,7 +26,10 @@ impl RunReport {
     }
 }
 
-/// Claims up to `limit` due jobs and runs them one by one.
+/// Claims up to `limit` due jobs and runs them one by one. The jobs that succeed are marked done
+/// together at the end (one write instead of one per job: under load the single SQLite writer is
+/// the bottleneck); a crash before that runs them again once their lease is over, which handlers
+/// allow (they are idempotent). A failure is recorded at once.
 pub async fn run_due_jobs(
     store: &dyn Store,
     clock: &dyn Clock,
@@ -38,10 +41,11 @@ pub async fn run_due_jobs(
     let lease_until = now.checked_add(policy.lease).unwrap_or(now);
     let mut report = RunReport::default();
     let kinds: Vec<&str> = handlers.iter().map(|h| h.kind()).collect();
-    for job in store
+    let jobs = store
         .claim_jobs(now, limit, lease_until, Some(&kinds))
-        .await?
-    {
+        .await?;
+    let mut done = Vec::with_capacity(jobs.len());
+    for job in jobs {
         let outcome = match handlers.iter().find(|h| h.kind() == job.kind) {
             Some(h) => h.run(&job).await,
             None => Err(JobError::Permanent(format!(
@@ -52,14 +56,16 @@ pub async fn run_due_jobs(
         let now = clock.now();
         match outcome {
             Ok(()) => {
-                store.complete_job(job.id, now).await?;
+                done.push((job.id, now));
                 report.done += 1;
             }
             Err(e) => {
                 let retry_at = policy.next_run(job.attempts, &e, now);
-                store
-                    .fail_job(job.id, &e.to_string(), retry_at, now)
-                    .await?;
+                if let Err(failed) = store.fail_job(job.id, &e.to_string(), retry_at, now).await {
+                    // What did succeed is still recorded, if the store lets us.
+                    let _ = store.complete_jobs(&done).await;
+                    return Err(failed);
+                }
                 if retry_at.is_some() {
                     report.retried += 1;
                 } else {
@@ -68,5 +74,6 @@ pub async fn run_due_jobs(
             }
         }
     }
+    store.complete_jobs(&done).await?;
     Ok(report)
 }
