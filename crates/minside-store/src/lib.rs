@@ -109,7 +109,11 @@ impl SqlStore {
             pool.clone()
         };
         let direct_writer = match &direct {
-            Some(d) => Some(std::sync::Arc::new(write::DirectWriter::open(d.path())?)),
+            Some(d) => {
+                let w = std::sync::Arc::new(write::DirectWriter::open(d.path())?);
+                w.checkpoint_in_background(d.path())?;
+                Some(w)
+            }
             None => None,
         };
         Ok(Self {
