@@ -194,8 +194,7 @@ pub async fn send_letter(
             Json::from_request(request, &state).await;
         body.map_err(|e| Problem::bad_request(e.body_text()))?.0
     };
-    let canonical = serde_json::to_string(&req).map_err(|e| internal(&e))?;
-    let request_hash = crate::security::sha256_hex(&canonical);
+    let request_hash = crate::security::sha256_hex_of_json(&req).map_err(|e| internal(&e))?;
     let draft = LetterDraft::parse(req.into_input(), state.clock.now()).map_err(|errors| {
         Problem::invalid(
             errors
