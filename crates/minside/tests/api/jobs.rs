@@ -282,3 +282,54 @@ async fn a_worker_claims_only_the_kinds_it_can_run() {
         "the print job waits for a print worker"
     );
 }
+
+/// The jobs of a batch that succeed are all marked done when the batch ends (together, in one
+/// write), also when another job of the batch failed in between; the failed one is rescheduled
+/// at once; nothing of the batch is left claimed.
+#[tokio::test]
+async fn a_batch_marks_its_finished_jobs_done_and_its_failures_for_retry() {
+    let s = store().await;
+    let clock = ManualClock(Mutex::new(t0()));
+    let ok = Arc::new(Flaky {
+        kind: "ok",
+        fail_first: 0,
+        runs: AtomicUsize::new(0),
+    });
+    let flaky = Arc::new(Flaky {
+        kind: "flaky",
+        fail_first: 1,
+        runs: AtomicUsize::new(0),
+    });
+    let handlers: Vec<Arc<dyn JobHandler>> = vec![ok.clone(), flaky];
+    s.enqueue_jobs(
+        &[
+            job("ok", Some("a")),
+            job("flaky", None),
+            job("ok", Some("b")),
+            job("ok", Some("c")),
+        ],
+        t0(),
+    )
+    .await
+    .unwrap();
+    let r = run_due_jobs(&s, &clock, &handlers, &RetryPolicy::default(), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        r,
+        RunReport {
+            done: 3,
+            retried: 1,
+            dead: 0
+        }
+    );
+    assert_eq!(ok.runs.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        s.job_counts().await.unwrap(),
+        JobCounts {
+            done: 3,
+            pending: 1,
+            ..JobCounts::default()
+        }
+    );
+}
