@@ -19,8 +19,31 @@ pub trait Clock: Send + Sync {
 
 /// Fresh public identifiers (UUIDs), passed in like the clock.
 pub trait IdGenerator: Send + Sync {
-    /// A random UUID (version 4) in its usual text form.
-    fn uuid(&self) -> String;
+    /// A UUID in its usual text form: version 7 (RFC 9562), the time in milliseconds first and 74
+    /// random bits after it, so that ids made one after another sort together: a new letter's id
+    /// goes to the end of the unique index on public ids instead of to a random page of it (in a
+    /// municipality with millions of letters, a page to read and write again for every letter).
+    /// `now` is the Clock's time, the id's first 48 bits.
+    fn uuid(&self, now: Timestamp) -> String;
+}
+
+/// The version-7 UUID (RFC 9562) of a time in milliseconds since 1970 (its low 48 bits) and ten
+/// random bytes, of which the version and variant bits take six bits.
+pub fn uuid_v7(unix_ms: u64, random: [u8; 10]) -> String {
+    let mut b = [0u8; 16];
+    b[..6].copy_from_slice(&unix_ms.to_be_bytes()[2..]);
+    b[6..].copy_from_slice(&random);
+    b[6] = (b[6] & 0x0f) | 0x70;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 /// Failures of document storage.
@@ -33,12 +56,18 @@ pub enum BlobError {
 }
 
 /// The key of the `n`th document of a letter or reply (`kind` is `letters` or `replies`):
-/// `<kind>/<first two characters of the id>/<id>-<n>`. The ids are random, so the documents
-/// spread evenly over 256 directories that are made once, not a directory per letter (on a
-/// file system a directory is an inode to allocate, as the file is). Keys are stored with the
-/// document rows, so documents stored under the older `<kind>/<id>/<n>` are still found.
+/// `<kind>/<last two characters of the id>/<id>-<n>`. An id ends in random digits (in a
+/// version-7 UUID it begins with the time, which changes slowly), so the documents spread evenly
+/// over 256 directories that are made once, not a directory per letter (on a file system a
+/// directory is an inode to allocate, as the file is). Keys are stored with the document rows,
+/// so documents stored under an older layout (`<kind>/<id>/<n>`, or sharded by the id's first
+/// two characters) are still found.
 pub fn document_key(kind: &str, id: &str, n: usize) -> String {
-    let shard = id.get(..2).unwrap_or("00");
+    let shard = id
+        .len()
+        .checked_sub(2)
+        .and_then(|start| id.get(start..))
+        .unwrap_or("00");
     format!("{kind}/{shard}/{id}-{n}")
 }
 
@@ -330,17 +359,33 @@ pub trait Store: Send + Sync {
 
 #[cfg(test)]
 mod tests {
-    use super::document_key;
+    use super::{document_key, uuid_v7};
+
+    /// The example of RFC 9562 (appendix A.6): 2022-02-22 19:22:22 UTC and its random bits.
+    #[test]
+    fn a_version_7_uuid_is_the_time_in_milliseconds_then_random_bits() {
+        let random = [0x0c, 0xc3, 0x18, 0xc4, 0xdc, 0x0c, 0x0c, 0x07, 0x39, 0x8f];
+        assert_eq!(
+            uuid_v7(0x017f_22e2_79b0, random),
+            "017f22e2-79b0-7cc3-98c4-dc0c0c07398f"
+        );
+        // The version and variant bits are set whatever the random bytes are.
+        assert_eq!(
+            uuid_v7(0, [0xff; 10]),
+            "00000000-0000-7fff-bfff-ffffffffffff"
+        );
+        assert_eq!(uuid_v7(0, [0; 10]), "00000000-0000-7000-8000-000000000000");
+    }
 
     #[test]
-    fn documents_are_kept_in_one_of_256_directories_named_by_the_ids_first_two_characters() {
+    fn documents_are_kept_in_one_of_256_directories_named_by_the_ids_last_two_characters() {
         assert_eq!(
-            document_key("letters", "3f2a9c1e-0000-4000-8000-000000000000", 0),
-            "letters/3f/3f2a9c1e-0000-4000-8000-000000000000-0"
+            document_key("letters", "019ade4c-1f00-7000-8000-0000000000f3", 0),
+            "letters/f3/019ade4c-1f00-7000-8000-0000000000f3-0"
         );
         assert_eq!(
-            document_key("replies", "a0b1c2d3-0000-4000-8000-000000000000", 2),
-            "replies/a0/a0b1c2d3-0000-4000-8000-000000000000-2"
+            document_key("replies", "019ade4c-1f00-7000-8000-0000000000a0", 2),
+            "replies/a0/019ade4c-1f00-7000-8000-0000000000a0-2"
         );
         // An id too short to shard still gives a key (never a panic).
         assert_eq!(document_key("letters", "x", 0), "letters/00/x-0");

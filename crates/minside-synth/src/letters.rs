@@ -15,16 +15,14 @@ use std::collections::HashSet;
 /// The sending system recorded on seeded letters.
 pub const SYNTH_CLIENT: &str = "minside-synth";
 
-fn uuid(rng: &mut Rng) -> String {
-    let h = format!("{:016x}{:016x}", rng.next(), rng.next());
-    format!(
-        "{}-{}-4{}-a{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[13..16],
-        &h[17..20],
-        &h[20..32]
-    )
+/// A letter's public id as minside makes it (a version-7 UUID: the time it was made, then random
+/// bits), from the seed's generator.
+fn uuid(rng: &mut Rng, made: jiff::Timestamp) -> String {
+    let mut random = [0u8; 10];
+    random[..8].copy_from_slice(&rng.next().to_be_bytes());
+    random[8..].copy_from_slice(&rng.next().to_be_bytes()[..2]);
+    let unix_ms = u64::try_from(made.as_millisecond()).unwrap_or(0);
+    minside_core::ports::uuid_v7(unix_ms, random)
 }
 
 fn draft(
@@ -71,7 +69,7 @@ pub fn letters(pop: &Population, o: &SynthOptions) -> Vec<NewLetter> {
             .checked_sub(SignedDuration::from_hours(24 * days_ago))
             .unwrap_or(o.now);
         out.push(NewLetter {
-            public_id: uuid(rng),
+            public_id: uuid(rng, created_at),
             client_id: SYNTH_CLIENT.into(),
             request_hash: "synthetic".into(),
             draft: d,
@@ -204,7 +202,7 @@ pub fn history(
             let asks_answer = !d.response_options.is_empty();
             let mut h = HistoricLetter {
                 letter: NewLetter {
-                    public_id: uuid(&mut rng),
+                    public_id: uuid(&mut rng, created_at),
                     client_id: SYNTH_CLIENT.into(),
                     request_hash: "synthetic".into(),
                     draft: d,

@@ -110,8 +110,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("minside-blobs-shared-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let blobs = DirBlobs::new(&dir);
-        let first = minside_core::ports::document_key("letters", "ab12-1", 0);
-        let second = minside_core::ports::document_key("letters", "ab34-2", 0);
+        let first = minside_core::ports::document_key("letters", "1-ab", 0);
+        let second = minside_core::ports::document_key("letters", "2-ab", 0);
         blobs.put(&first, b"one").await.unwrap();
         blobs.put(&second, b"two").await.unwrap();
         blobs.put(&first, b"one, again").await.unwrap();
@@ -122,7 +122,7 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         names.sort();
-        assert_eq!(names, ["ab12-1-0", "ab34-2-0"]);
+        assert_eq!(names, ["1-ab-0", "2-ab-0"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -145,7 +145,7 @@ impl JobHandler for PrintBatchHandler {
             let lease_until = now.checked_add(self.lease).unwrap_or(now);
             let Some(batch) = self
                 .store
-                .claim_print_batch(&self.ids.uuid(), self.batch_size, now, lease_until)
+                .claim_print_batch(&self.ids.uuid(now), self.batch_size, now, lease_until)
                 .await
                 .map_err(store_err)?
             else {

@@ -55,7 +55,7 @@ pub async fn reply_to_letter(
         return Err(ReplyToLetterError::NotAllowed);
     }
     let draft = parse_reply(text, files).map_err(ReplyToLetterError::Invalid)?;
-    let reply_id = ports.ids.uuid();
+    let reply_id = ports.ids.uuid(ports.clock.now());
     let mut attachments = Vec::with_capacity(draft.attachments.len());
     for (i, a) in draft.attachments.into_iter().enumerate() {
         let key = crate::ports::document_key("replies", &reply_id, i);

@@ -54,7 +54,8 @@ pub async fn send_letter(
     {
         return same_or_conflict(existing, &request_hash, &draft.sender_ref);
     }
-    let public_id = p.ids.uuid();
+    let now = p.clock.now();
+    let public_id = p.ids.uuid(now);
     let mut blob_keys = Vec::with_capacity(draft.documents.len());
     for (i, d) in draft.documents.iter().enumerate() {
         // Documents are written before the transaction; a crash in between leaves an unreferenced
@@ -64,7 +65,6 @@ pub async fn send_letter(
         blob_keys.push(key);
     }
     let sender_ref = draft.sender_ref.clone();
-    let now = p.clock.now();
     let contact = match &draft.recipient {
         Recipient::Person(fnr) => p.store.contact_record(fnr).await?,
         Recipient::Organisation(_) => None,
