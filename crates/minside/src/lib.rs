@@ -5,6 +5,7 @@ pub mod blobs;
 pub mod clock;
 pub mod config;
 pub mod keys;
+pub mod logging;
 pub mod outbox;
 pub mod print;
 pub mod smtp;

@@ -79,15 +79,18 @@ enum Command {
     },
 }
 
-fn init_logging() {
+/// Logs to stderr in batches (`minside::logging`); the guard writes out the rest when dropped.
+fn init_logging() -> minside::logging::LogGuard<std::io::Stderr> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let (writer, guard) = minside::logging::batched(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    guard
 }
 
 async fn shutdown_signal() {
@@ -210,7 +213,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_logging();
+    let _log = init_logging();
     match cli.command {
         Command::Demo {
             listen,

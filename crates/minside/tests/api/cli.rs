@@ -3,6 +3,7 @@
 use crate::helpers::fresh_database_url;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_minside");
 
@@ -317,10 +318,31 @@ async fn demo_starts_with_everything_embedded_and_a_login_leaves_no_fodselsnumme
         .unwrap();
     assert_eq!(api.status(), 200);
     // A number typed into a URL by someone must not reach the log either.
+    let request_lines = || {
+        std::fs::read_to_string(&log_path)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(" status="))
+            .count()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&log_path)
+        .unwrap()
+        .contains("persons/lookup")
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let before = request_lines();
     let _ = reqwest::get(format!("{url}/min-side/{fnr}?fnr={fnr}"))
         .await
         .unwrap();
 
+    // Log lines are written out in batches (at most 50 ms late): wait for the last request's.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while request_lines() <= before && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     child.kill().unwrap();
     let _ = child.wait();
     assert!(data.join("minside.db").exists() && data.join("test-idp-key.pem").exists());

@@ -191,10 +191,19 @@ async fn two_worker_processes_share_the_queue_and_a_killed_one_loses_and_duplica
         twice, 0,
         "two workers never run a job twice (and leave nothing due)"
     );
-    let (log_a, log_b) = (
-        std::fs::read_to_string(dir.join("a.log")).unwrap(),
-        std::fs::read_to_string(dir.join("b.log")).unwrap(),
-    );
+    // Log lines are written out in batches, at most 50 ms after they are logged.
+    let read_logs = || {
+        (
+            std::fs::read_to_string(dir.join("a.log")).unwrap(),
+            std::fs::read_to_string(dir.join("b.log")).unwrap(),
+        )
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let (mut log_a, mut log_b) = read_logs();
+    while !(log_a.contains("jobs run") && log_b.contains("jobs run")) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        (log_a, log_b) = read_logs();
+    }
     assert!(
         log_a.contains("jobs run") && log_b.contains("jobs run"),
         "both workers took work"
