@@ -42,6 +42,8 @@ const LETTER_COLUMNS: [&str; 24] = [
 /// there), so statements stay at a few hundred values (see `population::CHUNK`).
 const LETTERS_PER_STATEMENT: usize = 10;
 const EVENTS_PER_STATEMENT: usize = 50;
+/// Printed letters of the history per print batch: the print job's default `print_batch_size`.
+pub(crate) const LETTERS_PER_BATCH: usize = 500;
 
 /// The events a historic letter's state implies, in order.
 fn events(h: &HistoricLetter) -> Vec<(&'static str, Option<String>, i64)> {
@@ -76,33 +78,34 @@ pub(crate) async fn insert(
             .await
             .map_err(db)?;
     }
-    // The printed ones were printed in a batch that was delivered: without one they would sit
-    // in the print queue (queued, no batch) and the worker would print them again.
-    let printed = letters.iter().filter(|h| h.printed_at.is_some()).count();
-    let batch: Option<i64> = if printed > 0 {
-        let at = letters
+    // The printed ones were printed in batches that were delivered: without one they would sit
+    // in the print queue (queued, no batch) and the worker would print them again. A batch holds
+    // at most as many letters as the print job puts in one: with thousands a batch, PostgreSQL's
+    // statistics made every batch look that large, and the load of a new batch joined it to all
+    // persons by hash (100 ms a batch at 300k residents, issue 4).
+    let mut batch_of: HashMap<&str, i64> = HashMap::new();
+    let printed: Vec<&HistoricLetter> = letters.iter().filter(|h| h.printed_at.is_some()).collect();
+    for group in printed.chunks(LETTERS_PER_BATCH) {
+        let at = group
             .iter()
             .filter_map(|h| h.printed_at)
             .max()
             .map_or(0, ts);
-        let first = letters.first().map_or("", |h| h.letter.public_id.as_str());
-        Some(
-            sqlx::query(
-                "insert into print_batches (public_id, state, letter_count, created_at, locked_until, delivered_at) \
-                 values ($1, 'delivered', $2, $3, $3, $3) returning id",
-            )
-            .bind(format!("history-{first}"))
-            .bind(i64::try_from(printed).unwrap_or(i64::MAX))
-            .bind(at)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?
-            .try_get("id")
-            .map_err(db)?,
+        let first = group.first().map_or("", |h| h.letter.public_id.as_str());
+        let id: i64 = sqlx::query(
+            "insert into print_batches (public_id, state, letter_count, created_at, locked_until, delivered_at) \
+             values ($1, 'delivered', $2, $3, $3, $3) returning id",
         )
-    } else {
-        None
-    };
+        .bind(format!("history-{first}"))
+        .bind(i64::try_from(group.len()).unwrap_or(i64::MAX))
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?
+        .try_get("id")
+        .map_err(db)?;
+        batch_of.extend(group.iter().map(|h| (h.letter.public_id.as_str(), id)));
+    }
     let mut ids: HashMap<String, i64> = HashMap::with_capacity(letters.len());
     for chunk in letters.chunks(LETTERS_PER_STATEMENT) {
         let sql = format!(
@@ -152,7 +155,7 @@ pub(crate) async fn insert(
                 .bind(h.answer.as_ref().map(|a| a.0.clone()))
                 .bind(h.answer.as_ref().map(|_| "recipient"))
                 .bind(opt_ts(h.printed_at))
-                .bind(h.printed_at.and(batch))
+                .bind(batch_of.get(h.letter.public_id.as_str()).copied())
                 .bind(opt_ts(h.printed_at));
         }
         for r in q.fetch_all(&mut *tx).await.map_err(db)? {

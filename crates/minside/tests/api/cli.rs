@@ -160,6 +160,25 @@ async fn seeded_history_is_realistic_and_summarised(url: &str) {
         0,
         "no printed history letter waits in the print queue (the worker would print it again)"
     );
+    // Printed history comes in batches of at most 500 letters, as the print job makes them
+    // (one batch of thousands made PostgreSQL plan every batch's load as if for thousands).
+    assert!(
+        printed > 500,
+        "{printed} printed: enough for more than one batch"
+    );
+    assert_eq!(
+        one("select count(*) from print_batches b where b.letter_count > 500 or b.state <> 'delivered' \
+             or b.letter_count <> (select count(*) from letters l where l.print_batch_id = b.id)")
+        .await,
+        0,
+        "every history batch delivered, with at most 500 letters, all of them counted"
+    );
+    assert_eq!(
+        one("select count(*) from letters where printed_at is not null and print_batch_id is null")
+            .await,
+        0,
+        "every printed letter in a batch"
+    );
     assert_eq!(
         one("select count(*) from letters l where not exists (select 1 from letter_events e where e.letter_id = l.id and e.event = 'created')").await,
         0
