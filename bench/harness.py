@@ -238,6 +238,14 @@ def pg_target_row(pg_scales, yes):
             f"1/{static / rps:.1f}, p99 {med(pg['results'][(32, 'dashboard')][1], 'p99'):.1f} ms | {yes(rps * 5 >= static)} |")
 
 
+def postgres_settings(url):
+    """The server's version and whether autovacuum runs: without it the tables that grow during
+    the run (jobs, documents) keep the statistics and the dead rows they had, and plans go wrong."""
+    version, autovacuum = (bench_db.rows(url, f"select current_setting('{name}')")[0][0]
+                           for name in ("server_version", "autovacuum"))
+    return f"PostgreSQL {version.split()[0]}, autovacuum {autovacuum}"
+
+
 def report(args, scales, pg_scales, delivery):
     host = platform.node() or "machine"
     day = datetime.date.today().isoformat()
@@ -253,7 +261,7 @@ def report(args, scales, pg_scales, delivery):
     lines = [f"# minside benchmark {day} on {host}", "",
              f"Command: `bench/run --scales \"{' '.join(map(str, args.scales))}\"{pg_note} --runs {args.runs} --duration {args.duration}`",
              f"Machine: {os.cpu_count()} cores, Linux {platform.release()}; release build; SQLite (embedded default)"
-             + (", and PostgreSQL on the same machine." if pg_scales else "."),
+             + (f", and PostgreSQL on the same machine ({postgres_settings(args.postgres)})." if pg_scales else "."),
              f"Each cell: median of {args.runs} runs of {args.duration} s with wrk (2 threads), minside and the nginx static ceiling alternated run by run.", ""]
     for s in scales + pg_scales:
         engine = "PostgreSQL" if s["engine"] == "postgres" else "SQLite"
