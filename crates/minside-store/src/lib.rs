@@ -127,6 +127,31 @@ impl SqlStore {
         })
     }
 
+    /// What the database server's operators should change, a sentence each (logged as warnings
+    /// at start); empty when there is nothing to say. On PostgreSQL: autovacuum off. Tables that
+    /// grow (jobs, documents) then keep the statistics they had when small and every dead row,
+    /// and their plans go wrong: in bench/ a job claim took 29 ms and a print batch's documents
+    /// 44 ms on such a server (issue 4).
+    pub async fn server_advice(&self) -> Result<Vec<String>, StoreError> {
+        if self.backend != Backend::Postgres {
+            return Ok(Vec::new());
+        }
+        let autovacuum: String = sqlx::query_scalar("select current_setting('autovacuum')")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(if autovacuum == "on" {
+            Vec::new()
+        } else {
+            vec![
+                "PostgreSQL runs with autovacuum off: the job queue and the letters' tables keep \
+                 stale planner statistics and dead rows, and slow down; turn autovacuum on, or \
+                 run VACUUM ANALYZE on this database regularly"
+                    .to_owned(),
+            ]
+        })
+    }
+
     /// A turn to write. SQLite has one writer at a time; when several of the pool's connections
     /// want to write at once, the losers sleep in SQLite's busy handler (1, 2, 5, 10 … ms) and
     /// retry, and under load much of the time went to that sleeping (bench/: letters through the

@@ -44,6 +44,9 @@ pub async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
     .await
     .context("cannot open the database")?;
     store.migrate().await.context("migrations failed")?;
+    for advice in store.server_advice().await.unwrap_or_default() {
+        tracing::warn!("{advice}");
+    }
     Ok(store)
 }
 

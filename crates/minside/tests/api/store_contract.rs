@@ -160,6 +160,34 @@ async fn duplicate_fodselsnummer_is_a_named_conflict() {
     );
 }
 
+/// Operators are told at start when the database server runs in a way that slows minside down:
+/// on PostgreSQL exactly when autovacuum is off (SQLite has nothing to say).
+#[tokio::test]
+async fn the_store_names_a_server_setting_that_would_slow_it_down() {
+    let url = fresh_database_url().await;
+    let store = minside::open_store(&test_config(url.clone()))
+        .await
+        .unwrap();
+    let advice = store.server_advice().await.unwrap();
+    if url.starts_with("postgres") {
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        let autovacuum: String = sqlx::query_scalar("show autovacuum")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(
+            advice.iter().any(|a| a.contains("autovacuum off")),
+            autovacuum == "off",
+            "autovacuum {autovacuum}: {advice:?}"
+        );
+        assert_eq!(advice.len(), usize::from(autovacuum == "off"));
+    } else {
+        assert!(advice.is_empty(), "{advice:?}");
+    }
+}
+
 /// The pools do not ping a connection before each use (a round trip per statement on
 /// PostgreSQL). When the server drops every connection (a restart, a failover), each dead
 /// connection fails one statement and is replaced: at most a pool's worth of errors, then the
