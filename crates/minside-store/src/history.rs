@@ -43,7 +43,7 @@ const LETTER_COLUMNS: [&str; 24] = [
 const LETTERS_PER_STATEMENT: usize = 10;
 const EVENTS_PER_STATEMENT: usize = 50;
 /// Printed letters of the history per print batch: the print job's default `print_batch_size`.
-pub(crate) const LETTERS_PER_BATCH: usize = 500;
+const LETTERS_PER_BATCH: usize = 500;
 
 /// The events a historic letter's state implies, in order.
 fn events(h: &HistoricLetter) -> Vec<(&'static str, Option<String>, i64)> {

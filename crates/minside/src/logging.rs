@@ -40,8 +40,7 @@ impl<W: Write> Shared<W> {
     /// the buffer is taken, so that batches reach it in the order they were written.
     fn write_out(&self, then: &[u8]) {
         let mut sink = lock(&self.sink);
-        let lines = std::mem::take(&mut lock(&self.pending).lines);
-        let mut out = lines;
+        let mut out = std::mem::take(&mut lock(&self.pending).lines);
         out.extend_from_slice(then);
         if !out.is_empty() {
             // A log that cannot be written has nowhere to report that.
