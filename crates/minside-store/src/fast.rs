@@ -78,20 +78,66 @@ pub(crate) fn rows_on<T>(
     map: impl Fn(&dyn Cols) -> Result<T, StoreError>,
 ) -> Result<Vec<T>, StoreError> {
     let mut stmt = c.prepare_cached(sql).map_err(err)?;
-    bind_all(&mut stmt, args)?;
-    let names = ColumnNames::of(&stmt);
+    let mut names = ColumnNames::of(&stmt);
+    rows_of(&mut stmt, &mut names, args, map)
+}
+
+/// Binds `args` to a prepared statement whose columns were `names` and maps every row. SQLite
+/// prepares a statement again when the schema has changed, on its first step: a `select *` may
+/// then have other columns, so `names` are read again when their number no longer matches.
+fn rows_of<T>(
+    stmt: &mut rusqlite::Statement<'_>,
+    names: &mut ColumnNames,
+    args: &[Arg<'_>],
+    map: impl Fn(&dyn Cols) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    bind_all(stmt, args)?;
+    names.next.set(0);
     let mut rows = stmt.raw_query();
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(err)? {
-        out.push(map(&Named { row, names: &names })?);
+        if out.is_empty() && row.as_ref().column_count() != names.ends.len() {
+            *names = ColumnNames::of(row.as_ref());
+        }
+        out.push(map(&Named { row, names })?);
     }
     Ok(out)
 }
 
+/// The text of a statement for the direct reads. A string literal (or constant) lives as long as
+/// the program, so where it is in memory identifies it: its column names are read from SQLite
+/// once per connection and kept ([`ReadConnection`]). A statement built at run time (the inbox's,
+/// with its filters) has no such identity; its names are read each time.
+pub(crate) trait SqlText {
+    fn text(&self) -> &str;
+    /// Address and length of a statement that lives as long as the program.
+    fn identity(&self) -> Option<(usize, usize)>;
+}
+
+impl SqlText for &'static str {
+    fn text(&self) -> &str {
+        self
+    }
+    fn identity(&self) -> Option<(usize, usize)> {
+        Some((self.as_ptr() as usize, self.len()))
+    }
+}
+
+impl SqlText for &String {
+    fn text(&self) -> &str {
+        self.as_str()
+    }
+    fn identity(&self) -> Option<(usize, usize)> {
+        None
+    }
+}
+
 /// A statement's column names, read once before its rows: rusqlite's look-up by name asks SQLite
 /// for every column's name (and its length) on each access, which was ~7 % of the dashboard's
-/// profile (bench/, issue 4) with the session row's 27 columns. The mappings mostly read the
-/// columns in the order they are selected, so a look-up starts after the last one found.
+/// profile (bench/, issue 4) with the session row's 27 columns. Reading them all (each checked
+/// to be UTF-8) was still ~5 % of the dashboard's instructions, so the direct reads keep them per
+/// connection and statement ([`SqlText`]). The mappings mostly read the columns in the order they
+/// are selected, so a look-up starts after the last one found.
 struct ColumnNames {
     all: String,
     ends: Vec<usize>,
@@ -164,7 +210,37 @@ impl Cols for Named<'_, '_> {
 /// Idle read-only connections to one SQLite file, opened on demand.
 pub(crate) struct DirectSqlite {
     path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<ReadConnection>>,
+}
+
+/// A read-only connection with the column names of the constant statements it has run.
+struct ReadConnection {
+    conn: Connection,
+    names: Vec<((usize, usize), ColumnNames)>,
+}
+
+impl ReadConnection {
+    /// Every row of `sql`, mapped; the column names of a constant statement are read once.
+    fn rows<T>(
+        &mut self,
+        sql: &impl SqlText,
+        args: &[Arg<'_>],
+        map: impl Fn(&dyn Cols) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql.text()).map_err(err)?;
+        let Some(identity) = sql.identity() else {
+            let mut names = ColumnNames::of(&stmt);
+            return rows_of(&mut stmt, &mut names, args, map);
+        };
+        let at = match self.names.iter().position(|(id, _)| *id == identity) {
+            Some(i) => i,
+            None => {
+                self.names.push((identity, ColumnNames::of(&stmt)));
+                self.names.len() - 1
+            }
+        };
+        rows_of(&mut stmt, &mut self.names[at].1, args, map)
+    }
 }
 
 impl std::fmt::Debug for DirectSqlite {
@@ -207,14 +283,14 @@ impl DirectSqlite {
 
     fn with<T>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+        f: impl FnOnce(&mut ReadConnection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let idle = self
             .idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop();
-        let conn = match idle {
+        let mut conn = match idle {
             Some(c) => c,
             None => {
                 let c = Connection::open_with_flags(
@@ -226,10 +302,13 @@ impl DirectSqlite {
                     .map_err(err)?;
                 c.pragma_update(None, "cache_size", -CACHE_KIB)
                     .map_err(err)?;
-                c
+                ReadConnection {
+                    conn: c,
+                    names: Vec::new(),
+                }
             }
         };
-        let out = f(&conn);
+        let out = f(&mut conn);
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         if idle.len() < IDLE_KEPT {
             idle.push(conn);
@@ -249,14 +328,14 @@ impl Reader<'_> {
     /// Every row of `sql`, mapped.
     pub(crate) async fn all<T>(
         &self,
-        sql: &str,
+        sql: impl SqlText,
         args: &[Arg<'_>],
         map: impl Fn(&dyn Cols) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
         if let Some(direct) = self.direct {
-            return direct.with(|c| rows_on(c, sql, args, map));
+            return direct.with(|c| c.rows(&sql, args, map));
         }
-        crate::write::sqlx_query(sql, args)
+        crate::write::sqlx_query(sql.text(), args)
             .fetch_all(self.pool)
             .await
             .map_err(crate::db)?
@@ -268,7 +347,7 @@ impl Reader<'_> {
     /// The first row of `sql`, mapped, if there is one.
     pub(crate) async fn optional<T>(
         &self,
-        sql: &str,
+        sql: impl SqlText,
         args: &[Arg<'_>],
         map: impl Fn(&dyn Cols) -> Result<T, StoreError>,
     ) -> Result<Option<T>, StoreError> {
@@ -299,6 +378,52 @@ mod tests {
             options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
             "{options:?}"
         );
+    }
+
+    /// A read-only connection keeps the column names of each constant statement: two statements
+    /// of the same length, with the same columns in another order, each find their own; and a
+    /// statement whose columns change (here `select *` after a column is added by another
+    /// connection; SQLite prepares it again) finds the new ones.
+    #[test]
+    fn constant_statements_keep_their_own_column_names() {
+        use super::{DirectSqlite, SqlText};
+        use crate::codec::Cols;
+        const ONE_TWO: &str = "select 1 as one, 2 as two";
+        const TWO_ONE: &str = "select 2 as two, 1 as one";
+        const EVERY: &str = "select * from t";
+        let dir = std::env::temp_dir().join(format!("minside-fast-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("names.db");
+        let _ = std::fs::remove_file(&path);
+        let writer = rusqlite::Connection::open(&path).unwrap();
+        writer
+            .execute_batch(
+                "pragma journal_mode = wal; create table t (a integer); insert into t values (7)",
+            )
+            .unwrap();
+        let direct = DirectSqlite::for_url(&format!("sqlite://{}", path.display())).unwrap();
+        let pair = |sql: &'static str| {
+            direct
+                .with(|c| c.rows(&sql, &[], |r: &dyn Cols| Ok((r.int("one")?, r.int("two")?))))
+                .unwrap()
+        };
+        for _ in 0..2 {
+            assert_eq!(pair(ONE_TWO), vec![(1, 2)]);
+            assert_eq!(pair(TWO_ONE), vec![(1, 2)]);
+        }
+        assert_eq!(ONE_TWO.identity().unwrap().1, TWO_ONE.identity().unwrap().1);
+        let a = direct
+            .with(|c| c.rows(&EVERY, &[], |r: &dyn Cols| r.int("a")))
+            .unwrap();
+        assert_eq!(a, vec![7]);
+        writer
+            .execute_batch("alter table t add column b integer; update t set b = 8")
+            .unwrap();
+        let b = direct
+            .with(|c| c.rows(&EVERY, &[], |r: &dyn Cols| r.int("b")))
+            .unwrap();
+        assert_eq!(b, vec![8]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// Rows read directly find their columns by name whatever their order, a name that is a
