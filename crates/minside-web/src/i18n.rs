@@ -220,7 +220,7 @@ impl I18n {
 
 /// A translated message: a string (it derefs to `str`) that templates write without going through
 /// `fmt::Formatter`. askama writes a `Cow<str>` through `Display` (its fast path takes `Cow`s of
-/// sized types only), which was ~5 % of the dashboard's instructions for some twenty messages
+/// sized types only), which was ~4 % of the dashboard's instructions for some twenty messages
 /// (bench/, issue 4); this type takes askama's fast path, escaped like any other value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message<'a>(Cow<'a, str>);
