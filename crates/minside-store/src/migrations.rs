@@ -67,6 +67,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0007_job_indexes.sql"),
         include_str!("../migrations/postgres/0007_job_indexes.sql"),
     ),
+    (
+        8,
+        "0008_job_claim_indexes.sql",
+        include_str!("../migrations/sqlite/0008_job_claim_indexes.sql"),
+        include_str!("../migrations/postgres/0008_job_claim_indexes.sql"),
+    ),
 ];
 
 /// File names of the embedded migrations, in order.

@@ -316,3 +316,85 @@ async fn a_letter_whose_sender_ref_is_taken_is_a_conflict_and_leaves_nothing_beh
     );
     assert_eq!(s.job_counts().await.unwrap().pending, jobs.pending + 1);
 }
+
+/// A claim takes the earliest due jobs, in order, and reads none of the pending jobs that are due
+/// later, also in a new database whose queue was analyzed while empty (as after the seed or a
+/// migration: PostgreSQL then knows nothing of `status` and `kind`). On PostgreSQL the index
+/// statistics show which index the claim read: without a plan fixed in the claim, it read all
+/// 4,060 pending jobs through the (kind, payload) index and sorted them.
+#[tokio::test]
+async fn a_claim_reads_the_due_jobs_in_order_and_none_due_later() {
+    use minside_core::jobs::NewJob;
+    use minside_core::ports::Clock;
+    let url = fresh_database_url().await;
+    let store = minside::open_store(&test_config(url.clone()))
+        .await
+        .unwrap();
+    store.refresh_statistics().await.unwrap();
+    let now = FixedClock.now();
+    let job = |i: usize, run_at: Timestamp| NewJob {
+        kind: if i.is_multiple_of(2) {
+            "notify_email"
+        } else {
+            "print_if_unread"
+        },
+        payload: format!("{{\"letter\":{i}}}"),
+        dedupe_key: Some(format!("job-{i}")),
+        run_at,
+    };
+    let later = now + jiff::SignedDuration::from_hours(14 * 24);
+    let mut jobs: Vec<NewJob> = (0..4_000).map(|i| job(i, later)).collect();
+    // 60 due, the earliest last in the list, a second apart.
+    jobs.extend((0..60).map(|i| job(4_000 + i, now - jiff::SignedDuration::from_secs(i as i64))));
+    store.enqueue_jobs(&jobs, now).await.unwrap();
+    let kinds = ["notify_email", "print_if_unread"];
+    let lease = now + jiff::SignedDuration::from_mins(5);
+    let claimed = store
+        .claim_jobs(now, 50, lease, Some(&kinds))
+        .await
+        .unwrap();
+    let mut payloads: Vec<String> = claimed.iter().map(|j| j.payload.clone()).collect();
+    payloads.sort();
+    let mut expected: Vec<String> = (4_010..4_060)
+        .map(|i| format!("{{\"letter\":{i}}}"))
+        .collect();
+    expected.sort();
+    assert_eq!(payloads, expected, "the 50 earliest due jobs");
+    if !url.starts_with("postgres") {
+        return;
+    }
+    // The claim's connection reports its counts when it goes idle (at most once a second).
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    let read = |index: &'static str| {
+        sqlx::query_as::<_, (i64, i64)>(
+            "select idx_scan, idx_tup_read from pg_stat_user_indexes where indexrelname = $1",
+        )
+        .bind(index)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (due_scans, due_read) = read("jobs_pending_due_idx")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        if due_scans > 0 {
+            let (_, by_kind) = read("jobs_pending_kind_idx")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(by_kind, 0, "the claim read pending jobs by kind");
+            assert!(
+                due_read <= 60,
+                "{due_read} entries of the due index read for 50 jobs"
+            );
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the claim never used the index of due jobs"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
