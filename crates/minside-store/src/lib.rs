@@ -519,7 +519,9 @@ impl minside_core::ports::Store for SqlStore {
             print::claim_batch_in(tx, public_id, limit, now, lease_until)
         });
         match claimed? {
-            Some(id) => print::load_batch(&self.pool, id).await.map(Some),
+            Some(id) => print::load_batch(&self.pool, self.backend, id)
+                .await
+                .map(Some),
             None => Ok(None),
         }
     }

@@ -398,3 +398,85 @@ async fn a_claim_reads_the_due_jobs_in_order_and_none_due_later() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
+
+/// A print batch brings each of its letters' printable documents and nothing else (PostgreSQL
+/// looks them up by letter with a statement of its own: a plan that stays right while the
+/// documents table has the statistics of an empty one; bench/ shows the difference at 300,000
+/// residents, a test database is too small for PostgreSQL to choose the slow plan).
+#[tokio::test]
+async fn a_print_batch_looks_up_its_letters_documents_by_letter() {
+    use minside_core::delivery::LetterKind;
+    use minside_core::letters::{DocumentType, LetterDraft, NewDocument, NewLetter, Recipient};
+    use minside_core::ports::Clock;
+    let config = test_config(fresh_database_url().await);
+    let s = minside::open_store(&config).await.unwrap();
+    // With a letter history, printed letters in batches among it (as in bench/).
+    minside::seed_with_history(&s, &config, 200, 16.7, &FixedClock)
+        .await
+        .unwrap();
+    s.refresh_statistics().await.unwrap();
+    let now = FixedClock.now();
+    let kari = s.login_candidates(1).await.unwrap().remove(0);
+    let document = |name: &str, doc_type: DocumentType, exclude_from_print: bool| NewDocument {
+        filename: name.into(),
+        doc_type,
+        content: b"%PDF-1.4".to_vec(),
+        exclude_from_print,
+    };
+    for i in 0..300 {
+        let letter = NewLetter {
+            public_id: format!("print-{i:03}"),
+            client_id: "contract".into(),
+            request_hash: "h".into(),
+            draft: LetterDraft {
+                sender_ref: format!("ref-{i}"),
+                recipient: Recipient::Person(kari.fnr.clone()),
+                title: format!("Vedtak {i}"),
+                sender_unit: "Byggesak".into(),
+                body: None,
+                documents: vec![
+                    document("vedtak.pdf", DocumentType::Pdf, false),
+                    document("kart.png", DocumentType::Png, false),
+                    document("intern.pdf", DocumentType::Pdf, true),
+                ],
+                archive_ref: None,
+                kind: LetterKind::Formal,
+                required_loa: Loa::Substantial,
+                digital_only: false,
+                reply_allowed: false,
+                response_options: Vec::new(),
+                response_deadline: None,
+                print_after_working_hours: None,
+            },
+            blob_keys: vec![format!("b/{i}/1"), format!("b/{i}/2"), format!("b/{i}/3")],
+            created_at: now,
+        };
+        s.create_letter(&letter, &[]).await.unwrap();
+        // Every other letter goes to print.
+        if i % 2 == 0 {
+            let id = s
+                .letter_for_delivery(&letter.public_id)
+                .await
+                .unwrap()
+                .unwrap()
+                .id;
+            assert!(s
+                .queue_for_print(id, false, "reserved", now, now)
+                .await
+                .unwrap());
+        }
+    }
+    let lease = now + jiff::SignedDuration::from_mins(5);
+    let batch = s
+        .claim_print_batch("batch-1", 500, now, lease)
+        .await
+        .unwrap()
+        .expect("a batch");
+    assert_eq!(batch.items.len(), 150);
+    for item in &batch.items {
+        let i: usize = item.public_id["print-".len()..].parse().unwrap();
+        assert_eq!(i % 2, 0, "{} was not queued", item.public_id);
+        let keys: Vec<&str> = item.documents.iter().map(|d| d.blob_key.as_str()).collect();
+        assert_eq!(keys, [format!("b/{i}/1")], "only its printable PDF");
+    }
+}
