@@ -37,8 +37,8 @@ pub(crate) async fn receipt(
         .await
 }
 
-/// Stores a new letter with its documents, its `created` event, the recipient's recounted
-/// summary and the jobs it causes, in the caller's transaction.
+/// Stores a new letter with its documents, its `created` event, the recipient's summary and the
+/// jobs it causes, in the caller's transaction.
 pub(crate) async fn create_in(
     tx: &mut impl Tx,
     l: &NewLetter,
@@ -112,7 +112,10 @@ pub(crate) async fn create_in(
         .await?;
     }
     insert_event(tx, id, "created", None, l.created_at).await?;
-    crate::summaries::refresh_for_letter(tx, id).await?;
+    if let Some(fnr) = fnr {
+        crate::summaries::add_new_letter(tx, fnr, options.is_some(), opt_ts(d.response_deadline))
+            .await?;
+    }
     for job in jobs {
         enqueue_in(tx, job, l.created_at).await?;
     }

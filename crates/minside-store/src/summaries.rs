@@ -1,7 +1,8 @@
-//! Person summaries: a resident's letter counts, recounted in the same transaction as every change
-//! to one of their letters (create, read, marked unread, archived or restored, answered), so the
-//! dashboard reads one row. Recounting (rather than adding and subtracting) keeps the row right
-//! whatever the change was; it reads only that person's letters, through the inbox index.
+//! Person summaries: a resident's letter counts, kept in the same transaction as every change to
+//! one of their letters, so the dashboard reads one row. A new letter is added to the counts;
+//! every other change (read, marked unread, archived or restored, answered) recounts, which keeps
+//! the row right whatever the change was; it reads only that person's letters, through the inbox
+//! index.
 
 use crate::codec::Cols;
 use crate::db;
@@ -25,6 +26,37 @@ fn recount_sql(recipients: &str) -> String {
            letters = excluded.letters, unread = excluded.unread, to_answer = excluded.to_answer, \
            answer_by = excluded.answer_by"
     )
+}
+
+/// Adds a new letter to its recipient's summary (in the caller's transaction): one more letter,
+/// one more unread, one more to answer when it has answers to choose from, and its deadline when
+/// that is the latest open one — what a recount would find, since a new letter is unread, not
+/// archived and not answered. Every other change recounts. A recount read all the recipient's
+/// letters: a third of PostgreSQL's time for a letter through the API at 300,000 residents
+/// (0.5 ms, their letters' rows spread over a 5 GB table; bench/, issue 4).
+pub(crate) async fn add_new_letter(
+    tx: &mut impl crate::write::Tx,
+    fnr: &str,
+    to_answer: bool,
+    answer_by: Option<i64>,
+) -> Result<(), StoreError> {
+    tx.exec(
+        "insert into person_summaries (fodselsnummer, letters, unread, to_answer, answer_by) \
+         values ($1, 1, 1, $2, $3) \
+         on conflict (fodselsnummer) do update set \
+           letters = person_summaries.letters + 1, unread = person_summaries.unread + 1, \
+           to_answer = person_summaries.to_answer + excluded.to_answer, \
+           answer_by = case when excluded.answer_by is not null \
+             and (person_summaries.answer_by is null or excluded.answer_by > person_summaries.answer_by) \
+             then excluded.answer_by else person_summaries.answer_by end",
+        &[
+            Arg::Text(fnr),
+            Arg::Int(i64::from(to_answer)),
+            Arg::OptInt(answer_by.filter(|_| to_answer)),
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Recounts the summary of the recipient of letter `letter_id` (in the caller's transaction;

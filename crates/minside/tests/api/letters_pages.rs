@@ -618,4 +618,31 @@ async fn the_dashboards_counts_follow_every_change_to_a_letter_in_the_same_trans
     let (c, _) = check("restoring the archived one").await;
     // Acting on a letter opens it (archive, answer), so only the one marked unread is left.
     assert_eq!((c.letters, c.unread, c.to_answer), (3, 1, 0));
+
+    // New letters are added to the counts rather than recounted: the latest open deadline wins,
+    // whichever order they come in, and a letter without answers to choose from leaves it.
+    let in_hours =
+        |h: i64| (app.clock.now_for_tests() + jiff::SignedDuration::from_hours(h)).to_string();
+    for (sender_ref, deadline) in [
+        ("count-4", Some(72)),
+        ("count-5", Some(24)),
+        ("count-6", None),
+    ] {
+        let extra = match deadline {
+            Some(h) => json!({"response_deadline": in_hours(h),
+                              "response_options": [{"code": "accept", "label": "Ta imot"}]}),
+            None => json!({}),
+        };
+        send(app, kari, sender_ref, extra).await;
+        check(sender_ref).await;
+    }
+    let (c, _) = check("two offers and a letter").await;
+    assert_eq!((c.letters, c.unread, c.to_answer), (6, 4, 2));
+    // (Stored to the microsecond.)
+    let latest = app.clock.now_for_tests() + jiff::SignedDuration::from_hours(72);
+    let shown = c.answer_by.expect("an open deadline");
+    assert!(
+        latest.duration_since(shown).abs() < jiff::SignedDuration::from_millis(1),
+        "the latest open deadline: {shown}"
+    );
 }
