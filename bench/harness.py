@@ -144,9 +144,11 @@ def measure_scale(args, persons, work):
 
 
 def owed_jobs(db):
+    # Two counts, each over one of the claim's partial indexes (one `or` of both read the whole
+    # queue: 21 ms on PostgreSQL, five times a second, beside the worker it waits for).
     now = int(time.time() * 1_000_000)
-    return bench_db.one(db, "select count(*) from jobs where status = 'running' or "
-                            f"(status = 'pending' and run_at <= {now})")
+    return bench_db.one(db, "select (select count(*) from jobs where status = 'running') + "
+                            f"(select count(*) from jobs where status = 'pending' and run_at <= {now})")
 
 
 def measure_ingest(args, data, base, db, work):
