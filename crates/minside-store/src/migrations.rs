@@ -24,7 +24,7 @@ impl Backend {
 }
 
 /// (version, name, SQLite text, PostgreSQL text). Add a line per migration, same name in both folders.
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+pub(crate) const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     (
         1,
         "0001_foundation.sql",
