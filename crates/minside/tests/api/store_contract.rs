@@ -246,35 +246,12 @@ async fn after_postgresql_drops_every_connection_each_fails_once_and_the_store_r
 /// a SQLite file these transactions run on the store's direct writer, which must roll back).
 #[tokio::test]
 async fn a_letter_whose_sender_ref_is_taken_is_a_conflict_and_leaves_nothing_behind() {
-    use minside_core::delivery::LetterKind;
     use minside_core::jobs::NewJob;
-    use minside_core::letters::{LetterDraft, NewLetter, Recipient};
     use minside_core::ports::Clock;
     let s = store().await;
     let kari = s.login_candidates(1).await.unwrap().remove(0);
-    let letter = |public_id: &str, sender_ref: &str| NewLetter {
-        public_id: public_id.into(),
-        client_id: "contract".into(),
-        request_hash: "h".into(),
-        draft: LetterDraft {
-            sender_ref: sender_ref.into(),
-            recipient: Recipient::Person(kari.fnr.clone()),
-            title: "Vedtak".into(),
-            sender_unit: "Byggesak".into(),
-            body: Some("Vedtaket.".into()),
-            documents: Vec::new(),
-            archive_ref: None,
-            kind: LetterKind::Formal,
-            required_loa: Loa::Substantial,
-            digital_only: false,
-            reply_allowed: false,
-            response_options: Vec::new(),
-            response_deadline: None,
-            print_after_working_hours: None,
-        },
-        blob_keys: Vec::new(),
-        created_at: FixedClock.now(),
-    };
+    let letter =
+        |public_id: &str, sender_ref: &str| contract_letter(&kari.fnr, public_id, sender_ref);
     let job = |key: &str| NewJob {
         kind: "contract",
         payload: "{}".into(),
@@ -405,8 +382,7 @@ async fn a_claim_reads_the_due_jobs_in_order_and_none_due_later() {
 /// residents, a test database is too small for PostgreSQL to choose the slow plan).
 #[tokio::test]
 async fn a_print_batch_looks_up_its_letters_documents_by_letter() {
-    use minside_core::delivery::LetterKind;
-    use minside_core::letters::{DocumentType, LetterDraft, NewDocument, NewLetter, Recipient};
+    use minside_core::letters::{DocumentType, NewDocument};
     use minside_core::ports::Clock;
     let config = test_config(fresh_database_url().await);
     let s = minside::open_store(&config).await.unwrap();
@@ -424,33 +400,14 @@ async fn a_print_batch_looks_up_its_letters_documents_by_letter() {
         exclude_from_print,
     };
     for i in 0..300 {
-        let letter = NewLetter {
-            public_id: format!("print-{i:03}"),
-            client_id: "contract".into(),
-            request_hash: "h".into(),
-            draft: LetterDraft {
-                sender_ref: format!("ref-{i}"),
-                recipient: Recipient::Person(kari.fnr.clone()),
-                title: format!("Vedtak {i}"),
-                sender_unit: "Byggesak".into(),
-                body: None,
-                documents: vec![
-                    document("vedtak.pdf", DocumentType::Pdf, false),
-                    document("kart.png", DocumentType::Png, false),
-                    document("intern.pdf", DocumentType::Pdf, true),
-                ],
-                archive_ref: None,
-                kind: LetterKind::Formal,
-                required_loa: Loa::Substantial,
-                digital_only: false,
-                reply_allowed: false,
-                response_options: Vec::new(),
-                response_deadline: None,
-                print_after_working_hours: None,
-            },
-            blob_keys: vec![format!("b/{i}/1"), format!("b/{i}/2"), format!("b/{i}/3")],
-            created_at: now,
-        };
+        let mut letter = contract_letter(&kari.fnr, &format!("print-{i:03}"), &format!("ref-{i}"));
+        letter.draft.title = format!("Vedtak {i}");
+        letter.draft.documents = vec![
+            document("vedtak.pdf", DocumentType::Pdf, false),
+            document("kart.png", DocumentType::Png, false),
+            document("intern.pdf", DocumentType::Pdf, true),
+        ];
+        letter.blob_keys = vec![format!("b/{i}/1"), format!("b/{i}/2"), format!("b/{i}/3")];
         s.create_letter(&letter, &[]).await.unwrap();
         // Every other letter goes to print.
         if i % 2 == 0 {
@@ -478,5 +435,40 @@ async fn a_print_batch_looks_up_its_letters_documents_by_letter() {
         assert_eq!(i % 2, 0, "{} was not queued", item.public_id);
         let keys: Vec<&str> = item.documents.iter().map(|d| d.blob_key.as_str()).collect();
         assert_eq!(keys, [format!("b/{i}/1")], "only its printable PDF");
+    }
+}
+
+/// A formal letter from the contract tests' client to `fnr`, without documents, sent at the
+/// fixed clock's time; tests change what they need.
+fn contract_letter(
+    fnr: &Fodselsnummer,
+    public_id: &str,
+    sender_ref: &str,
+) -> minside_core::letters::NewLetter {
+    use minside_core::delivery::LetterKind;
+    use minside_core::letters::{LetterDraft, NewLetter, Recipient};
+    use minside_core::ports::Clock;
+    NewLetter {
+        public_id: public_id.into(),
+        client_id: "contract".into(),
+        request_hash: "h".into(),
+        draft: LetterDraft {
+            sender_ref: sender_ref.into(),
+            recipient: Recipient::Person(fnr.clone()),
+            title: "Vedtak".into(),
+            sender_unit: "Byggesak".into(),
+            body: Some("Vedtaket.".into()),
+            documents: Vec::new(),
+            archive_ref: None,
+            kind: LetterKind::Formal,
+            required_loa: Loa::Substantial,
+            digital_only: false,
+            reply_allowed: false,
+            response_options: Vec::new(),
+            response_deadline: None,
+            print_after_working_hours: None,
+        },
+        blob_keys: Vec::new(),
+        created_at: FixedClock.now(),
     }
 }
