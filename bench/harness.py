@@ -116,6 +116,7 @@ def measure_scale(args, persons, work):
     time.sleep(0.5)
     static_url = f"http://127.0.0.1:{port}/dashboard.html"
     results = {}
+    statement = None
     cpu0, wall0 = cpu_seconds(server.pid), time.time()
     for conns in args.connections:
         for page_name in PAGES:
@@ -125,7 +126,13 @@ def measure_scale(args, persons, work):
                 b.append(wrk(base, os.path.join(HERE, "load.lua"), conns, args.duration,
                              {"PAGE": page_name, "SESSIONS": sessions}))
             results[(conns, page_name)] = (a, b)
+            if page_name == "dashboard" and statement is None and bench_db.is_postgres(db):
+                statement = dashboard_statement(db)
     cpu_cores = (cpu_seconds(server.pid) - cpu0) / (time.time() - wall0)
+    # PostgreSQL alone: pgbench runs the dashboard's one statement for the same residents,
+    # alternated with nginx, without minside. What the database server itself answers per second
+    # on this machine is the most minside on top of it can reach.
+    alone = database_alone(args, db, statement, static_url, work) if bench_db.is_postgres(db) else None
     # wrk counts only 4xx and 5xx as failures; the sessions must still get the pages themselves
     # (not a redirect to the login page) after the load.
     for page_name in PAGES:
@@ -140,7 +147,54 @@ def measure_scale(args, persons, work):
                if args.callgrind_seconds > 0 else {})
     return {"engine": args.engine, "persons": persons, "seed_s": seed_s, "seeded": seeded, "start_s": start_s, "db_mb": db_mb, "sessions": n_sessions,
             "page_bytes": len(page), "results": results, "cpu_cores": cpu_cores, "rss_mb": rss,
-            "ingest": ingest, "instructions": counted}
+            "ingest": ingest, "instructions": counted, "alone": alone}
+
+
+def dashboard_statement(db):
+    """The text of the statement minside ran for the dashboard, as PostgreSQL shows it for the
+    server's connections (pg_stat_activity, each connection's last statement; the bench's own
+    cluster keeps up to 8 KB of it): the one that reads the session with the person's summary.
+    None when it was not found whole."""
+    limit = bench_db.one(db, "select setting from pg_settings where name = 'track_activity_query_size'")
+    for (query,) in bench_db.rows(db, "select replace(replace(query, chr(10), ' '), chr(9), ' ') "
+                                      "from pg_stat_activity where datname = current_database() "
+                                      "and query like '%person_summaries%' and query like '%union all%'"):
+        if len(query.encode()) < limit - 1 and "$1" in query and "$2" not in query:
+            return query
+    return None
+
+
+def pgbench(db, scripts, conns, duration):
+    out = subprocess.run(["pgbench", "-n", "-M", "prepared", "-c", str(conns), "-j", "2", "-T", str(duration)]
+                         + [a for f in scripts for a in ("-f", f)] + [db],
+                         capture_output=True, text=True, check=True).stdout
+    tps = re.search(r"tps = ([\d.]+)", out)
+    lat = re.search(r"latency average = ([\d.]+) ms", out)
+    if not tps or not lat:
+        raise RuntimeError(out)
+    return {"rps": float(tps.group(1)), "avg_ms": float(lat.group(1))}
+
+
+def database_alone(args, db, statement, static_url, work):
+    """pgbench with the dashboard's statement for up to 100 of the logged-in residents, 32
+    clients, alternated with nginx as for minside. One script: `$1` becomes one of the keys, picked
+    at random per transaction from an array in the statement, so that each client prepares the
+    statement once, as minside's connections do (a script per key made pgbench spend most of a
+    short run preparing them)."""
+    if not statement:
+        return {"error": "the dashboard's statement was not found whole in pg_stat_activity"}
+    keys = [k for (k,) in bench_db.rows(db, "select key from sessions where fodselsnummer is not null order by key")][:100]
+    assert all(re.fullmatch(r"[0-9a-f]+", k) for k in keys), "session keys are hex"
+    script = os.path.join(work, "pgbench-dashboard.sql")
+    chosen = "(array[" + ",".join(f"'{k}'" for k in keys) + "])[:n]"
+    with open(script, "w") as f:
+        f.write(f"\\set n random(1, {len(keys)})\n" + statement.replace("$1", chosen) + ";\n")
+    scripts = [script]
+    a, b = [], []
+    for _ in range(args.runs):
+        a.append(wrk(static_url, os.path.join(HERE, "static.lua"), 32, args.duration, {}))
+        b.append(pgbench(db, scripts, 32, args.duration))
+    return {"static": med(a, "rps"), "rps": med(b, "rps"), "avg_ms": med(b, "avg_ms"), "residents": len(keys)}
 
 
 def owed_jobs(db):
@@ -231,13 +285,32 @@ def med(runs, key):
     return statistics.median(r[key] for r in runs)
 
 
+def share(s):
+    """The dashboard's requests/s at 32 connections as a share of the static ceiling's."""
+    static, rps = (med(r, "rps") for r in s["results"][(32, "dashboard")])
+    return rps / static
+
+
+def curve_text(scales):
+    """The scale ratio in requests/s, with the same as a share of the ceiling and in instructions."""
+    big, small = scales[-1], scales[0]
+    text = "%.2f" % (med(big["results"][(32, "dashboard")][1], "rps") / med(small["results"][(32, "dashboard")][1], "rps"))
+    text += f" (as a share of the ceiling {share(big) / share(small):.2f}"
+    n, n0 = big["instructions"].get("dashboard"), small["instructions"].get("dashboard")
+    if n and n0:
+        text += f"; instructions per request {n0 / n:.2f}"
+    return text + ")"
+
+
 def pg_target_row(pg_scales, yes):
     if not pg_scales:
         return "| dashboard ≥ 1/5 of the static ceiling on PostgreSQL | not run (`--postgres ''`) | — |"
     pg = pg_scales[-1]
     static, rps = (med(r, "rps") for r in pg["results"][(32, "dashboard")])
+    al = pg.get("alone") or {}
+    alone = (f"; PostgreSQL alone (pgbench, the same statement) 1/{al['static'] / al['rps']:.1f}" if "rps" in al else "")
     return (f"| dashboard ≥ 1/5 of the static ceiling on PostgreSQL ({pg['persons']:,} residents) | "
-            f"1/{static / rps:.1f}, p99 {med(pg['results'][(32, 'dashboard')][1], 'p99'):.1f} ms | {yes(rps * 5 >= static)} |")
+            f"1/{static / rps:.1f}, p99 {med(pg['results'][(32, 'dashboard')][1], 'p99'):.1f} ms{alone} | {yes(rps * 5 >= static)} |")
 
 
 def postgres_settings(url):
@@ -284,6 +357,14 @@ def report(args, scales, pg_scales, delivery):
             lines += [f"Instructions per request (callgrind, {args.callgrind_seconds} s per page at 4 connections; "
                       "the same count on a quiet or a noisy machine): "
                       + ", ".join(f"{p} {n:,}" for p, n in s["instructions"].items()) + ".", ""]
+        al = s.get("alone")
+        if al and "error" in al:
+            lines += [f"PostgreSQL alone: not measured ({al['error']}).", ""]
+        elif al:
+            lines += [f"**PostgreSQL alone** (pgbench, prepared, 32 clients: the dashboard's one statement for {al['residents']} "
+                      f"of the logged-in residents, no minside; alternated with nginx): {al['rps']:,.0f} statements/s, "
+                      f"1/{al['static'] / al['rps']:.1f} of the static ceiling in the same runs, {al['avg_ms']:.2f} ms on average. "
+                      "minside serves each dashboard with this one statement, so this is the most it can reach on this server.", ""]
         i = s["ingest"]
         lines += ["### Letters through the API", "",
                   f"16 connections for {args.duration * 2} s, each letter with a {i['pdf_bytes'] // 1024} KB PDF to a random resident: "
@@ -298,12 +379,20 @@ def report(args, scales, pg_scales, delivery):
     lines += [f"![Requests/s per page, minside and the static ceiling]({chart})", ""]
     if len(scales) > 1:
         base = scales[0]
-        lines += ["## Scale curve (dashboard, 32 connections)", "", "| residents | letters | req/s | ratio to smallest | p99 ms |", "|-|-|-|-|-|"]
+        lines += ["## Scale curve (dashboard, 32 connections)", "",
+                  "The ratio to the smallest scale three ways: requests/s; requests/s as a share of the static ceiling "
+                  "in the same runs (the machine's own drift between scales taken out); and instructions per request "
+                  "(callgrind; the same on a quiet or a noisy machine) — the cost per request the target is about.", "",
+                  "| residents | letters | req/s | ratio to smallest | share of ceiling | ratio to smallest | instructions/request | ratio to smallest | p99 ms |",
+                  "|-|-|-|-|-|-|-|-|-|"]
         for s in scales:
             r = med(s["results"][(32, "dashboard")][1], "rps")
             letters = s["seeded"].split(" and ")[-1].split(" letters")[0]
+            n, n0 = s["instructions"].get("dashboard"), base["instructions"].get("dashboard")
             lines.append(f"| {s['persons']:,} | {letters} | {r:,.0f} | {r / med(base['results'][(32, 'dashboard')][1], 'rps'):.2f} | "
-                         f"{med(s['results'][(32, 'dashboard')][1], 'p99'):.2f} |")
+                         f"1/{1 / share(s):.1f} | {share(s) / share(base):.2f} | "
+                         + (f"{n:,} | {n0 / n:.2f} | " if n and n0 else "— | — | ")
+                         + f"{med(s['results'][(32, 'dashboard')][1], 'p99'):.2f} |")
         curve_chart = f"{stem}-scale.svg"
         bar_chart(os.path.join(results, curve_chart), "Dashboard requests/s by municipality size",
                   [f"{s['persons'] // 1000}k" for s in scales],
@@ -340,7 +429,7 @@ def report(args, scales, pg_scales, delivery):
                   pg_target_row(pg_scales, yes),
                   f"| inbox and letter within 2× of the dashboard | slowest page at {worst:.2f}× the dashboard's time | {yes(worst <= 2)} |",
                   f"| peak RSS < 150 MB on SQLite | {big['rss_mb']:.0f} MB | {yes(big['rss_mb'] < 150)} |",
-                  f"| scale curve 300k/10k ≥ 0.8 | {'%.2f' % curve if curve else 'one scale only'} | {yes(curve >= 0.8) if curve else '—'} |",
+                  f"| scale curve 300k/10k ≥ 0.8 | {curve_text(scales) if curve else 'one scale only'} | {yes(curve >= 0.8) if curve else '—'} |",
                   f"| ≥ 1,000 letters/s ingested including their jobs | {i['end_to_end_rate']:,.0f} letters/s | {yes(i['end_to_end_rate'] >= 1000)} |",
                   f"| print-fallback run ≥ 500 letters/s including PDF/A batches | {fallback_rate:,.0f} letters/s | {yes(fallback_rate >= 500)} |",
                   ""]
