@@ -206,7 +206,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 /// mimalloc instead of the C library's allocator: a page's many small allocations cost about half
-/// the instructions (issue 4, callgrind).
+/// the instructions (issue 4, callgrind). Built without transparent huge pages (the workspace's
+/// `no_thp`): half the resident memory, and no slower (bench/results/2026-12-02-vm-9.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
