@@ -164,9 +164,9 @@ def dashboard_statement(db):
     return None
 
 
-def pgbench(db, scripts, conns, duration):
-    out = subprocess.run(["pgbench", "-n", "-M", "prepared", "-c", str(conns), "-j", "2", "-T", str(duration)]
-                         + [a for f in scripts for a in ("-f", f)] + [db],
+def pgbench(db, script, conns, duration):
+    out = subprocess.run(["pgbench", "-n", "-M", "prepared", "-c", str(conns), "-j", "2", "-T", str(duration),
+                          "-f", script, db],
                          capture_output=True, text=True, check=True).stdout
     tps = re.search(r"tps = ([\d.]+)", out)
     lat = re.search(r"latency average = ([\d.]+) ms", out)
@@ -189,11 +189,10 @@ def database_alone(args, db, statement, static_url, work):
     chosen = "(array[" + ",".join(f"'{k}'" for k in keys) + "])[:n]"
     with open(script, "w") as f:
         f.write(f"\\set n random(1, {len(keys)})\n" + statement.replace("$1", chosen) + ";\n")
-    scripts = [script]
     a, b = [], []
     for _ in range(args.runs):
         a.append(wrk(static_url, os.path.join(HERE, "static.lua"), 32, args.duration, {}))
-        b.append(pgbench(db, scripts, 32, args.duration))
+        b.append(pgbench(db, script, 32, args.duration))
     return {"static": med(a, "rps"), "rps": med(b, "rps"), "avg_ms": med(b, "avg_ms"), "residents": len(keys)}
 
 

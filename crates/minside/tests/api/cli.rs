@@ -30,6 +30,21 @@ fn demo(data: &std::path::Path, persons: u32) -> Command {
     c
 }
 
+/// Starts `cmd` (its log left out) and waits for the first line it prints.
+fn started(cmd: &mut Command) -> (std::process::Child, String) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let first = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    (child, first)
+}
+
 #[test]
 fn check_config_names_every_missing_production_key_and_masks_secrets() {
     let dir = temp_dir("check");
@@ -386,17 +401,8 @@ async fn demo_starts_with_everything_embedded_and_a_login_leaves_no_fodselsnumme
 async fn demo_uses_a_database_named_in_the_environment() {
     let url = fresh_database_url().await;
     let data = temp_dir("demo-db");
-    let mut child = demo(&data, 25)
-        .env("MINSIDE_DATABASE_URL", &url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let first = BufReader::new(child.stdout.take().unwrap())
-        .lines()
-        .next()
-        .unwrap()
-        .unwrap();
+    let mut demo = demo(&data, 25);
+    let (mut child, first) = started(demo.env("MINSIDE_DATABASE_URL", &url));
     child.kill().unwrap();
     let _ = child.wait();
     assert!(first.starts_with("minside is running at "), "{first}");
@@ -424,16 +430,7 @@ async fn demo_uses_a_database_named_in_the_environment() {
 #[test]
 fn the_server_asks_the_kernel_for_no_huge_pages() {
     let data = temp_dir("no-thp");
-    let mut child = demo(&data, 300)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let first = BufReader::new(child.stdout.take().unwrap())
-        .lines()
-        .next()
-        .unwrap()
-        .unwrap();
+    let (mut child, first) = started(&mut demo(&data, 300));
     let smaps = std::fs::read_to_string(format!("/proc/{}/smaps", child.id()));
     child.kill().unwrap();
     let _ = child.wait();
