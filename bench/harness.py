@@ -204,6 +204,35 @@ def owed_jobs(db):
                             f"(select count(*) from jobs where status = 'pending' and run_at <= {now})")
 
 
+def disk_syncs_per_s(db, data, seconds=2.0):
+    """How many 8 kB writes, each followed by fdatasync, the disk under the database does per second
+    (as pg_test_fsync measures): a PostgreSQL commit waits for one, so on a virtual machine's
+    shared disk this number moves the ingest rate with it. Measured next to the database's files
+    (beside PostgreSQL's data directory when the server is on this machine); None when they are
+    out of reach (another machine's server)."""
+    if bench_db.is_postgres(db):
+        try:
+            directory = os.path.dirname(bench_db.rows(db, "select current_setting('data_directory')")[0][0])
+        except Exception:  # a server that does not tell, or a role that may not read it
+            return None
+    else:
+        directory = data
+    if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
+        return None
+    path = os.path.join(directory, f"minside-bench-sync-{os.getpid()}")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        block, n, t0 = b"\0" * 8192, 0, time.time()
+        while time.time() - t0 < seconds:
+            os.pwrite(fd, block, 0)
+            os.fdatasync(fd)
+            n += 1
+        return n / (time.time() - t0)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+
+
 def measure_ingest(args, data, base, db, work):
     """Letters with a 50 KB PDF each through the API for a fixed time (16 connections), then the
     time until the server's own worker has run every job they made due (notices, print)."""
@@ -222,6 +251,7 @@ def measure_ingest(args, data, base, db, work):
                            capture_output=True, text=True, check=True).stdout.strip()
     with open(os.path.join(body_dir, "token.txt"), "w") as f:
         f.write(token + "\n")
+    syncs = disk_syncs_per_s(db, data)
     before = bench_db.one(db, "select count(*) from letters")
     t0 = time.time()
     r = wrk(base, os.path.join(HERE, "ingest.lua"), 16, args.duration * 2, {"BODY_DIR": body_dir, "RUN": str(int(time.time()))})
@@ -232,7 +262,7 @@ def measure_ingest(args, data, base, db, work):
     total_s = time.time() - t0
     return {"accepted": accepted, "api_rate": accepted / sent_s, "end_to_end_rate": accepted / total_s,
             "drain_s": total_s - sent_s, "p99": r["p99"], "errors": int(r["errors"] + r["non2xx"]),
-            "pdf_bytes": len(pdf)}
+            "pdf_bytes": len(pdf), "disk_syncs": syncs}
 
 
 def measure_delivery(args, work):
@@ -369,7 +399,10 @@ def report(args, scales, pg_scales, delivery):
                   f"16 connections for {args.duration * 2} s, each letter with a {i['pdf_bytes'] // 1024} KB PDF to a random resident: "
                   f"{i['accepted']:,} accepted, **{i['api_rate']:,.0f} letters/s** accepted (p99 {i['p99']:.1f} ms, {i['errors']} errors); "
                   f"the server's worker then needed {i['drain_s']:.1f} s more for the notices and prints they made due: "
-                  f"**{i['end_to_end_rate']:,.0f} letters/s including their jobs**.", ""]
+                  f"**{i['end_to_end_rate']:,.0f} letters/s including their jobs**. "
+                  + (f"The disk under the database did {i['disk_syncs']:,.0f} writes of 8 kB with `fdatasync` a second just before "
+                     "(a PostgreSQL commit waits for one; SQLite in WAL mode with `synchronous = normal` does not)."
+                     if i.get("disk_syncs") else "The disk under the database was out of reach (not measured)."), ""]
     big = scales[-1]
     chart = f"{stem}-pages.svg"
     bar_chart(os.path.join(results, chart), f"Requests/s at 32 connections, {big['persons']:,} residents",

@@ -44,8 +44,11 @@ pub async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
     .await
     .context("cannot open the database")?;
     store.migrate().await.context("migrations failed")?;
-    for advice in store.server_advice().await.unwrap_or_default() {
-        tracing::warn!("{advice}");
+    // The advice is a check of the server's settings: when it cannot be made, say so rather than
+    // start as if there were nothing to say.
+    match store.server_advice().await {
+        Ok(advice) => advice.iter().for_each(|a| tracing::warn!("{a}")),
+        Err(e) => tracing::warn!("could not check the database server's settings: {e}"),
     }
     Ok(store)
 }
