@@ -260,7 +260,15 @@ def measure_ingest(args, data, base, db, work):
     while owed_jobs(db) > 0 and time.time() - t0 < 600:
         time.sleep(0.2)
     total_s = time.time() - t0
-    return {"accepted": accepted, "api_rate": accepted / sent_s, "end_to_end_rate": accepted / total_s,
+    print(f"    ingest: {accepted} letters, drain {total_s - sent_s:.1f} s", file=sys.stderr, flush=True)
+    # Jobs of this ingest that failed at least once: a retry waits (30 s at first), and the drain
+    # time then measures that wait, not work. Their errors are reported.
+    since = int(t0 * 1_000_000)
+    retried = bench_db.rows(db, "select kind, count(*), min(last_error) from jobs "
+                                f"where created_at >= {since} and last_error is not null group by kind order by kind")
+    for k, n, e in retried:
+        print(f"    ingest: {n} {k} jobs retried: {e}", file=sys.stderr, flush=True)
+    return {"accepted": accepted, "retried": [(k, int(n), e) for k, n, e in retried], "api_rate": accepted / sent_s, "end_to_end_rate": accepted / total_s,
             "drain_s": total_s - sent_s, "p99": r["p99"], "errors": int(r["errors"] + r["non2xx"]),
             "pdf_bytes": len(pdf), "disk_syncs": syncs}
 
@@ -402,7 +410,10 @@ def report(args, scales, pg_scales, delivery):
                   f"**{i['end_to_end_rate']:,.0f} letters/s including their jobs**. "
                   + (f"The disk under the database did {i['disk_syncs']:,.0f} writes of 8 kB with `fdatasync` a second just before "
                      "(a PostgreSQL commit waits for one; SQLite in WAL mode with `synchronous = normal` does not)."
-                     if i.get("disk_syncs") else "The disk under the database was out of reach (not measured)."), ""]
+                     if i.get("disk_syncs") else "The disk under the database was out of reach (not measured).")
+                  + ("".join(f" {n:,} `{k}` job{'s' if n != 1 else ''} failed once or more and waited for a retry (“{e}”)."
+                             for k, n, e in i.get("retried", []))
+                     or " No job failed."), ""]
     big = scales[-1]
     chart = f"{stem}-pages.svg"
     bar_chart(os.path.join(results, chart), f"Requests/s at 32 connections, {big['persons']:,} residents",

@@ -64,16 +64,28 @@ fn claim_sql(backend: Backend, kinds: Option<usize>) -> String {
     // by (run_at, id) and the running ones whose lease ran out by (locked_until, id), both
     // partial indexes of migration 0008. (One `or` of both had to collect and sort every due job
     // for each claim: with 100,000 jobs due a claim took 0.1 s.)
-    format!(
-        "update jobs set status = 'running', locked_until = $1, attempts = attempts + 1 \
-         where id in ( \
-           select id from (select id from jobs where status = 'pending' and run_at <= $2 {kind_filter} \
-                           order by run_at, id limit $3 {lock}) due \
-           union all \
-           select id from (select id from jobs where status = 'running' and locked_until < $2 {kind_filter} \
-                           order by locked_until, id limit $3 {lock}) expired) \
-         returning id, kind, payload, attempts"
-    )
+    let claimed = format!(
+        "select id from (select id from jobs where status = 'pending' and run_at <= $2 {kind_filter} \
+                         order by run_at, id limit $3 {lock}) due \
+         union all \
+         select id from (select id from jobs where status = 'running' and locked_until < $2 {kind_filter} \
+                         order by locked_until, id limit $3 {lock}) expired"
+    );
+    let set = "set status = 'running', locked_until = $1, attempts = attempts + 1";
+    match backend {
+        // Materialized: the jobs are picked and locked once. As a subquery of the update,
+        // PostgreSQL's generic plan for an empty queue (cached after idle workers' polls) ran it
+        // again for every row of the table: 20 s a claim in bench/, each run locking jobs other
+        // workers had claimed until it ended, and more than `$3` jobs claimed.
+        Backend::Postgres => format!(
+            "with claimed as materialized ({claimed}) \
+             update jobs {set} from claimed where jobs.id = claimed.id \
+             returning jobs.id, jobs.kind, jobs.payload, jobs.attempts"
+        ),
+        Backend::Sqlite => format!(
+            "update jobs {set} where id in ({claimed}) returning id, kind, payload, attempts"
+        ),
+    }
 }
 
 pub(crate) async fn claim_in(
@@ -95,7 +107,12 @@ pub(crate) async fn claim_in(
         // through the (kind, payload) index and sorts them: 16 ms a claim with 4,000 jobs due in
         // two weeks (bench/, a new database under a bulk load). Without sorts the only plans are
         // the two ordered index scans, whatever the statistics say. For this transaction only.
-        tx.exec("set local enable_sort = off", &[]).await?;
+        // Nor a scan of the whole queue to find the claimed jobs by id: they are found by key.
+        tx.exec(
+            "select set_config('enable_sort', 'off', true), set_config('enable_seqscan', 'off', true)",
+            &[],
+        )
+        .await?;
     }
     let sql = claim_sql(backend, kinds_len);
     let mut args = vec![
