@@ -264,7 +264,10 @@ def measure_ingest(args, data, base, db, work):
     # Jobs of this ingest that failed at least once: a retry waits (30 s at first), and the drain
     # time then measures that wait, not work. Their errors are reported.
     since = int(t0 * 1_000_000)
-    retried = bench_db.rows(db, "select kind, count(*), min(last_error) from jobs "
+    # (On PostgreSQL the rows come through psql's lines: the error on one line.)
+    error = ("regexp_replace(min(last_error), '\\s+', ' ', 'g')" if bench_db.is_postgres(db)
+             else "min(last_error)")
+    retried = bench_db.rows(db, f"select kind, count(*), {error} from jobs "
                                 f"where created_at >= {since} and last_error is not null group by kind order by kind")
     for k, n, e in retried:
         print(f"    ingest: {n} {k} jobs retried: {e}", file=sys.stderr, flush=True)

@@ -106,8 +106,8 @@ pub(crate) async fn claim_in(
         // guesses the kind filter to keep one job in two hundred, and reads every pending job
         // through the (kind, payload) index and sorts them: 16 ms a claim with 4,000 jobs due in
         // two weeks (bench/, a new database under a bulk load). Without sorts the only plans are
-        // the two ordered index scans, whatever the statistics say. For this transaction only.
-        // Nor a scan of the whole queue to find the claimed jobs by id: they are found by key.
+        // the two ordered index scans, whatever the statistics say. Nor a scan of the whole queue
+        // to find the claimed jobs by id: they are found by key. For this transaction only.
         tx.exec(
             "select set_config('enable_sort', 'off', true), set_config('enable_seqscan', 'off', true)",
             &[],
