@@ -62,10 +62,11 @@ pub(crate) async fn by_fnr(
 /// summary (when they have had letters; left join), and their properties and the children they
 /// are guardian for as JSON arrays of `[matrikkel, address]` and `[birth date, given name]` from
 /// subqueries of the person (sorted here). The session's columns are named as in `sessions.rs`
-/// (`s_…`). `$agg` and `$pair` are the engine's JSON functions; PostgreSQL's `json` is read as
-/// text. One row seeks the session and the person once: on SQLite about a quarter faster than
-/// three `union all` branches (main row, properties, children), on PostgreSQL a quarter to a third
-/// more statements a second (pgbench, one client and 32; issue 4).
+/// (`s_…`). `$agg` and `$pair` are the engine's JSON functions; `$as_text` reads PostgreSQL's
+/// `json` as text. One row seeks the session and the person once: on SQLite about a quarter
+/// faster than three `union all` branches (main row, properties, children); on PostgreSQL, by
+/// pgbench at 300,000 residents, a third to a half more statements a second at 32 clients and a
+/// fifth to a third more with one (issue 4, report vm-12).
 macro_rules! dashboard_sql {
     ($agg:literal, $pair:literal, $as_text:literal) => {
         concat!(
