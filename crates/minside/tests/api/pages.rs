@@ -182,6 +182,33 @@ async fn the_dashboard_lists_children_by_birth_and_properties_by_matrikkel() {
     listed_in_order(&html, "id=\"properties-h\"", &properties);
 }
 
+/// The lists come from the database as JSON (on both engines): text that JSON must escape
+/// arrives as it was stored.
+#[tokio::test]
+async fn the_dashboard_shows_an_address_with_quotes_backslashes_and_letters_beyond_ascii() {
+    let app = TestApp::spawn().await;
+    let owner = with_two(&app, "property_owners o on o.person_id = p.id").await;
+    let changed = column(
+        &app,
+        "update properties set address = 'Bryggen \"Gamle\" 7\\B, Åsane' where id = \
+         (select min(o.property_id) from persons p join property_owners o on o.person_id = p.id \
+          where p.fodselsnummer = $1) returning address",
+        &owner,
+    )
+    .await;
+    assert_eq!(changed, [r#"Bryggen "Gamle" 7\B, Åsane"#]);
+    let html = app
+        .login_citizen(Some(&owner), "idporten-loa-substantial")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(r#"Bryggen &#34;Gamle&#34; 7\B, Åsane"#),
+        "the address as stored, HTML-escaped once"
+    );
+}
+
 #[tokio::test]
 async fn the_dashboard_shows_the_residents_properties_and_children() {
     let app = TestApp::spawn().await;
