@@ -130,6 +130,15 @@ async fn with_two(app: &TestApp, join: &str) -> String {
     column(app, &sql, "").await.remove(0)
 }
 
+/// The dashboard a resident sees after logging in (substantial).
+async fn dashboard_of(app: &TestApp, fnr: &str) -> String {
+    app.login_citizen(Some(fnr), "idporten-loa-substantial")
+        .await
+        .text()
+        .await
+        .unwrap()
+}
+
 /// The list (`<ul>…</ul>`) after `heading` holds exactly `items`, in this order.
 fn listed_in_order(html: &str, heading: &str, items: &[String]) {
     let after = &html[html.find(heading).expect(heading)..];
@@ -158,12 +167,7 @@ async fn the_dashboard_lists_children_by_birth_and_properties_by_matrikkel() {
         &guardian,
     )
     .await;
-    let html = app
-        .login_citizen(Some(&guardian), "idporten-loa-substantial")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = dashboard_of(&app, &guardian).await;
     listed_in_order(&html, "Barn du er foresatt for", &children);
     let owner = with_two(&app, "property_owners o on o.person_id = p.id").await;
     let properties = column(
@@ -173,12 +177,7 @@ async fn the_dashboard_lists_children_by_birth_and_properties_by_matrikkel() {
         &owner,
     )
     .await;
-    let html = app
-        .login_citizen(Some(&owner), "idporten-loa-substantial")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = dashboard_of(&app, &owner).await;
     listed_in_order(&html, "id=\"properties-h\"", &properties);
 }
 
@@ -197,12 +196,7 @@ async fn the_dashboard_shows_an_address_with_quotes_backslashes_and_letters_beyo
     )
     .await;
     assert_eq!(changed, [r#"Bryggen "Gamle" 7\B, Åsane"#]);
-    let html = app
-        .login_citizen(Some(&owner), "idporten-loa-substantial")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = dashboard_of(&app, &owner).await;
     assert!(
         html.contains(r#"Bryggen &#34;Gamle&#34; 7\B, Åsane"#),
         "the address as stored, HTML-escaped once"
