@@ -56,13 +56,21 @@ macro_rules! in_transaction {
         match &$store.direct_writer {
             Some(w) => w.run(|$tx| write::now_or_never($body)),
             None => {
-                let mut conn = $store.writer.begin().await.map_err(db)?;
+                let mut pool_tx = write::PoolTx::begin(&$store.writer).await?;
                 let out = {
-                    let $tx = &mut write::Sqlx(&mut conn);
-                    $body.await?
+                    let $tx = &mut write::Sqlx(pool_tx.conn()?);
+                    $body.await
                 };
-                conn.commit().await.map_err(db)?;
-                Ok(out)
+                match out {
+                    Ok(out) => {
+                        pool_tx.commit().await?;
+                        Ok(out)
+                    }
+                    Err(e) => {
+                        pool_tx.rollback().await?;
+                        Err(e)
+                    }
+                }
             }
         }
     }};
@@ -414,6 +422,9 @@ impl minside_core::ports::Store for SqlStore {
         letter: &minside_core::letters::NewLetter,
         jobs: &[minside_core::jobs::NewJob],
     ) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            return letters::create_in_one_statement(&self.pool, letter, jobs).await;
+        }
         in_transaction!(self, |tx| letters::create_in(tx, letter, jobs))
     }
 
@@ -469,6 +480,10 @@ impl minside_core::ports::Store for SqlStore {
         channel: &str,
         now: jiff::Timestamp,
     ) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            return letters::record_notified_in_one_statement(&self.pool, letter_id, channel, now)
+                .await;
+        }
         in_transaction!(self, |tx| letters::record_notified_in(
             tx, letter_id, channel, now
         ))

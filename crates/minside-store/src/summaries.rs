@@ -34,28 +34,35 @@ fn recount_sql(recipients: &str) -> String {
 /// archived and not answered. Every other change recounts. A recount read all the recipient's
 /// letters: a third of PostgreSQL's time for a letter through the API at 300,000 residents
 /// (0.5 ms, their letters' rows spread over a 5 GB table; bench/, issue 4).
+/// Counts a new unread letter in its recipient's summary: `$1` the recipient, `$2` 1 when it
+/// asks for an answer, `$3` the answer's deadline.
+pub(crate) const ADD_NEW_LETTER: &str =
+    "insert into person_summaries (fodselsnummer, letters, unread, to_answer, answer_by) \
+     values ($1, 1, 1, $2, $3) \
+     on conflict (fodselsnummer) do update set \
+       letters = person_summaries.letters + 1, unread = person_summaries.unread + 1, \
+       to_answer = person_summaries.to_answer + excluded.to_answer, \
+       answer_by = case when excluded.answer_by is not null \
+         and (person_summaries.answer_by is null or excluded.answer_by > person_summaries.answer_by) \
+         then excluded.answer_by else person_summaries.answer_by end";
+
+/// The arguments of [`ADD_NEW_LETTER`].
+pub(crate) fn new_letter_args(fnr: &str, to_answer: bool, answer_by: Option<i64>) -> [Arg<'_>; 3] {
+    [
+        Arg::Text(fnr),
+        Arg::Int(i64::from(to_answer)),
+        Arg::OptInt(answer_by.filter(|_| to_answer)),
+    ]
+}
+
 pub(crate) async fn add_new_letter(
     tx: &mut impl crate::write::Tx,
     fnr: &str,
     to_answer: bool,
     answer_by: Option<i64>,
 ) -> Result<(), StoreError> {
-    tx.exec(
-        "insert into person_summaries (fodselsnummer, letters, unread, to_answer, answer_by) \
-         values ($1, 1, 1, $2, $3) \
-         on conflict (fodselsnummer) do update set \
-           letters = person_summaries.letters + 1, unread = person_summaries.unread + 1, \
-           to_answer = person_summaries.to_answer + excluded.to_answer, \
-           answer_by = case when excluded.answer_by is not null \
-             and (person_summaries.answer_by is null or excluded.answer_by > person_summaries.answer_by) \
-             then excluded.answer_by else person_summaries.answer_by end",
-        &[
-            Arg::Text(fnr),
-            Arg::Int(i64::from(to_answer)),
-            Arg::OptInt(answer_by.filter(|_| to_answer)),
-        ],
-    )
-    .await?;
+    tx.exec(ADD_NEW_LETTER, &new_letter_args(fnr, to_answer, answer_by))
+        .await?;
     Ok(())
 }
 

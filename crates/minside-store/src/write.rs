@@ -75,6 +75,69 @@ impl Tx for Sqlx<'_> {
     }
 }
 
+/// A transaction on a connection of a sqlx pool that a cancelled caller cannot leave open.
+///
+/// sqlx's own `begin` counts the transaction only once the server has answered `BEGIN`; a caller
+/// dropped in between (an HTTP request whose client went away) returns the connection to the
+/// pool inside a transaction nobody will end, and what runs on it next outside a transaction of
+/// its own is then not committed until something on that connection commits, or is lost with the
+/// connection (PostgreSQL logged "there is already a transaction in progress" after bench/'s load
+/// generator closed its connections, issue 4). Here a transaction that did not reach its
+/// `commit` or `rollback` closes its connection when dropped, and the server rolls back
+/// whatever the caller began.
+pub(crate) struct PoolTx {
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Any>>,
+}
+
+impl PoolTx {
+    pub(crate) async fn begin(pool: &sqlx::AnyPool) -> Result<Self, StoreError> {
+        let mut tx = Self {
+            conn: Some(pool.acquire().await.map_err(crate::db)?),
+        };
+        tx.send("begin").await?;
+        Ok(tx)
+    }
+
+    /// The connection, for the transaction's statements.
+    pub(crate) fn conn(&mut self) -> Result<&mut sqlx::AnyConnection, StoreError> {
+        self.conn
+            .as_deref_mut()
+            .ok_or_else(|| StoreError::Database("the transaction has ended".into()))
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        self.end("commit").await
+    }
+
+    pub(crate) async fn rollback(self) -> Result<(), StoreError> {
+        self.end("rollback").await
+    }
+
+    /// Sends `sql` and, once the server has answered, gives the connection back to the pool.
+    async fn end(mut self, sql: &'static str) -> Result<(), StoreError> {
+        self.send(sql).await?;
+        drop(self.conn.take());
+        Ok(())
+    }
+
+    async fn send(&mut self, sql: &'static str) -> Result<(), StoreError> {
+        let conn: &mut sqlx::AnyConnection = self.conn()?;
+        sqlx::Executor::execute(conn, sql)
+            .await
+            .map_err(crate::db)?;
+        Ok(())
+    }
+}
+
+impl Drop for PoolTx {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            // Not back to the pool: dropping the detached connection closes it.
+            drop(conn.detach());
+        }
+    }
+}
+
 /// A rusqlite connection inside a transaction [`DirectWriter::run`] began. Its methods never
 /// wait: each statement runs when it is called.
 pub(crate) struct Direct<'c>(&'c Connection);
@@ -107,6 +170,77 @@ pub(crate) fn now_or_never<T>(
             "a direct SQLite write waited, which it never should".into(),
         )),
     }
+}
+
+/// Several inserts and updates sent to PostgreSQL as one statement (`with s0 as (…), s1 as (…)
+/// <last>`): one round trip where a transaction of them takes one each plus `BEGIN` and `COMMIT`,
+/// and as atomic, since a statement is. Every part sees the database as it was before the
+/// statement, and a part that needs an earlier part's rows reads them from its name (`s0`…);
+/// foreign keys are checked at the statement's end, so a part may refer to rows another one
+/// inserts. The parts keep the SQL the other engines run one by one: [`Chain::place`] moves each
+/// part's `$1…$n` past the parameters already placed. (A letter's transaction was eleven round
+/// trips on PostgreSQL, its notice four more: bench/, issue 4.)
+#[derive(Default)]
+pub(crate) struct Chain<'a> {
+    parts: Vec<String>,
+    args: Vec<Arg<'a>>,
+}
+
+impl<'a> Chain<'a> {
+    /// `sql`, written with its own parameters `$1…$n` for `args`, renumbered to follow the
+    /// parameters placed before it; the args are kept for [`Chain::finish`].
+    pub(crate) fn place(&mut self, sql: &str, args: &[Arg<'a>]) -> String {
+        let placed = renumber(sql, self.args.len());
+        self.args.extend_from_slice(args);
+        placed
+    }
+
+    /// The next placed parameter's number (for a part that refers to one placed before as `$n`).
+    pub(crate) fn next_param(&self) -> usize {
+        self.args.len() + 1
+    }
+
+    /// Appends a part (already placed); the first is named `s0`, the next `s1`, and so on.
+    pub(crate) fn push(&mut self, part: String) -> String {
+        let name = format!("s{}", self.parts.len());
+        self.parts.push(part);
+        name
+    }
+
+    /// The statement and its arguments: every part but the last as a `with` query, the last as
+    /// the statement itself. None when no part was pushed.
+    pub(crate) fn finish(mut self) -> Option<(String, Vec<Arg<'a>>)> {
+        let last = self.parts.pop()?;
+        if self.parts.is_empty() {
+            return Some((last, self.args));
+        }
+        let with: Vec<String> = self
+            .parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("s{i} as ({p})"))
+            .collect();
+        Some((format!("with {} {last}", with.join(", ")), self.args))
+    }
+}
+
+/// `sql` with every parameter `$n` made `$(n + by)`. For the store's own SQL, which has no `$`
+/// inside its literals.
+pub(crate) fn renumber(sql: &str, by: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        match rest[..digits].parse::<usize>() {
+            Ok(n) => out.push_str(&(n + by).to_string()),
+            Err(_) => out.push_str(&rest[..digits]),
+        }
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// How often the WAL is copied into the database file (see
@@ -238,6 +372,42 @@ mod tests {
             .unwrap()
             .query_row("select count(*) from t", [], |r| r.get(0))
             .unwrap()
+    }
+
+    #[test]
+    fn renumbering_moves_every_parameter_and_leaves_the_rest() {
+        assert_eq!(
+            renumber("values ($1, $2, $10) where x = $1 and y = 'a'", 20),
+            "values ($21, $22, $30) where x = $21 and y = 'a'"
+        );
+        assert_eq!(renumber("no parameters", 5), "no parameters");
+        assert_eq!(renumber("a lone $ stays", 5), "a lone $ stays");
+    }
+
+    /// The parts of a chain become `with` queries named in order, the last one the statement,
+    /// each with its parameters after those of the parts before it.
+    #[test]
+    fn a_chain_names_its_parts_and_numbers_their_parameters_in_turn() {
+        let mut chain = Chain::default();
+        let first = chain.place(
+            "insert into a (x, y) values ($1, $2) returning id",
+            &[Arg::Int(1), Arg::Text("y")],
+        );
+        assert_eq!(chain.push(first), "s0");
+        assert_eq!(chain.next_param(), 3);
+        let second = chain.place(
+            "insert into b (a_id, z) select id, $1 from s0",
+            &[Arg::Text("z")],
+        );
+        assert_eq!(chain.push(second), "s1");
+        let (sql, args) = chain.finish().unwrap();
+        assert_eq!(
+            sql,
+            "with s0 as (insert into a (x, y) values ($1, $2) returning id) \
+             insert into b (a_id, z) select id, $3 from s0"
+        );
+        assert_eq!(args.len(), 3);
+        assert!(Chain::default().finish().is_none());
     }
 
     /// A transaction that fails half-way leaves nothing of itself behind, a unique violation

@@ -11,11 +11,17 @@ use minside_core::ports::Store;
 use minside_core::session::{LoginAttempt, LoginKind, NewSession, Principal, SessionKey};
 
 async fn store() -> minside_store::SqlStore {
-    let config = test_config(fresh_database_url().await);
+    store_and_url().await.0
+}
+
+/// A seeded store and its database's URL (for tests that look at rows no Store method shows).
+async fn store_and_url() -> (minside_store::SqlStore, String) {
+    let url = fresh_database_url().await;
+    let config = test_config(url.clone());
     let store = minside::open_store(&config).await.unwrap();
     let clock = FixedClock;
     minside::seed(&store, &config, 200, &clock).await.unwrap();
-    store
+    (store, url)
 }
 
 struct FixedClock;
@@ -241,6 +247,176 @@ async fn after_postgresql_drops_every_connection_each_fails_once_and_the_store_r
         .expect("the store answers again");
 }
 
+/// A TCP relay between a store and PostgreSQL that can hold back the server's answers, so that
+/// a test can stop a caller at a chosen round trip (on loopback a fast server otherwise answers
+/// several statements within one poll of the caller's future).
+struct Relay {
+    addr: std::net::SocketAddr,
+    hold: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The client sent a simple-protocol `begin`.
+    saw_begin: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Relay {
+    async fn to(server: &str) -> Self {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (hold, saw_begin) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let server = server.to_owned();
+        let (h, b) = (hold.clone(), saw_begin.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(upstream) = tokio::net::TcpStream::connect(&server).await else {
+                    return;
+                };
+                let (mut client_r, mut client_w) = client.into_split();
+                let (mut up_r, mut up_w) = upstream.into_split();
+                let seen = b.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n @ 1..) = client_r.read(&mut buf).await {
+                        if buf[..n]
+                            .windows(6)
+                            .any(|w| w.eq_ignore_ascii_case(b"begin\0"))
+                        {
+                            seen.store(true, Ordering::SeqCst);
+                        }
+                        if up_w.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                let held = h.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n @ 1..) = up_r.read(&mut buf).await {
+                        while held.load(Ordering::SeqCst) {
+                            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                        }
+                        if client_w.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        Self {
+            addr,
+            hold,
+            saw_begin,
+        }
+    }
+}
+
+/// A write cancelled while its `BEGIN` is on the way (as when the client of an HTTP request goes
+/// away) leaves no transaction open on the pool's connection. sqlx's own `begin` gave the
+/// connection back to the pool inside the transaction, and the next statement run on it outside
+/// a transaction of its own (a letter, one statement on PostgreSQL) was not committed.
+#[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/test runs it with MINSIDE_TEST_DATABASE_URL"]
+async fn a_write_cancelled_at_its_begin_leaves_no_transaction_open_for_the_next_one() {
+    use minside_core::jobs::NewJob;
+    use minside_core::ports::Clock;
+    use std::future::Future;
+    use std::sync::atomic::Ordering;
+    let (seeded, url) = store_and_url().await;
+    assert!(
+        url.starts_with("postgres"),
+        "set MINSIDE_TEST_DATABASE_URL to a PostgreSQL server"
+    );
+    let mut relayed = url::Url::parse(&url).unwrap();
+    let server = format!(
+        "{}:{}",
+        relayed.host_str().unwrap(),
+        relayed.port().unwrap_or(5432)
+    );
+    let relay = Relay::to(&server).await;
+    relayed.set_port(Some(relay.addr.port())).unwrap();
+    relayed.set_host(Some("127.0.0.1")).unwrap();
+    // In plain text, for the relay to see the `begin`.
+    relayed.query_pairs_mut().append_pair("sslmode", "disable");
+    // One connection, so that the next write runs on the one the cancelled write had.
+    let s = minside_store::SqlStore::connect(
+        relayed.as_str(),
+        &minside_store::StoreOptions { max_connections: 1 },
+    )
+    .await
+    .unwrap();
+    s.ping().await.unwrap();
+    sqlx::any::install_default_drivers();
+    let watch = sqlx::AnyPool::connect(&url).await.unwrap();
+    let in_transaction = || async {
+        sqlx::query_scalar::<_, i64>(
+            "select count(*) from pg_stat_activity \
+             where datname = current_database() and state = 'idle in transaction'",
+        )
+        .fetch_one(&watch)
+        .await
+        .unwrap()
+    };
+    let kari = seeded.login_candidates(1).await.unwrap().remove(0);
+    let jobs_before = seeded.job_counts().await.unwrap();
+    let job = NewJob {
+        kind: "contract",
+        payload: "{}".into(),
+        dedupe_key: Some("cancelled".into()),
+        run_at: FixedClock.now(),
+    };
+    // The server's answers are held back: the write sends its BEGIN, the server begins the
+    // transaction, and the write waits for the answer. Then its caller goes away.
+    relay.hold.store(true, Ordering::SeqCst);
+    let mut write = Box::pin(s.enqueue_jobs(std::slice::from_ref(&job), FixedClock.now()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !(relay.saw_begin.load(Ordering::SeqCst) && in_transaction().await == 1) {
+        let step = std::future::poll_fn(|cx| std::task::Poll::Ready(write.as_mut().poll(cx))).await;
+        assert!(step.is_pending(), "the write went on: {step:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the write never began (begin sent: {}, transactions open: {})",
+            relay.saw_begin.load(Ordering::SeqCst),
+            in_transaction().await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    drop(write);
+    relay.hold.store(false, Ordering::SeqCst);
+
+    s.create_letter(
+        &contract_letter(&kari.fnr, "after-cancel", "ref-after-cancel"),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert!(
+        seeded
+            .letter_receipt("contract", "ref-after-cancel")
+            .await
+            .unwrap()
+            .is_some(),
+        "the letter is committed: another connection sees it"
+    );
+    assert_eq!(
+        seeded.job_counts().await.unwrap(),
+        jobs_before,
+        "the cancelled write stored nothing"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while in_transaction().await > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a transaction stays open"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    watch.close().await;
+}
+
 /// A letter whose (client, sender_ref) is taken is refused as a conflict, and nothing of it —
 /// no letter, no job, no change to the recipient's counts — is stored; the next write works (on
 /// a SQLite file these transactions run on the store's direct writer, which must roll back).
@@ -292,6 +468,194 @@ async fn a_letter_whose_sender_ref_is_taken_is_a_conflict_and_leaves_nothing_beh
         counts.letters + 1
     );
     assert_eq!(s.job_counts().await.unwrap().pending, jobs.pending + 1);
+}
+
+/// A letter with two documents, response options and jobs is stored whole in one write (on
+/// PostgreSQL one statement, see `letters::create_in_one_statement`): its documents in order,
+/// its `created` event, the recipient's counts with the answer's deadline, and each job once even
+/// when the list names one twice. A notice then moves it to VARSLET once, with an event per
+/// channel.
+#[tokio::test]
+async fn a_letter_is_stored_whole_with_documents_event_counts_and_jobs_and_notified_once() {
+    use minside_core::jobs::NewJob;
+    use minside_core::letters::{DocumentType, LetterStatus, NewDocument, ResponseOption};
+    use minside_core::ports::Clock;
+    let s = store().await;
+    let kari = s.login_candidates(1).await.unwrap().remove(0);
+    let (counts, jobs) = (
+        s.inbox_counts(&kari.fnr).await.unwrap(),
+        s.job_counts().await.unwrap(),
+    );
+    let now = FixedClock.now();
+    let deadline = now + jiff::SignedDuration::from_hours(24 * 14);
+    let mut letter = contract_letter(&kari.fnr, "whole", "ref-whole");
+    letter.draft.documents = vec![
+        NewDocument {
+            filename: "vedtak.pdf".into(),
+            doc_type: DocumentType::Pdf,
+            content: b"%PDF-1.7 vedtak".to_vec(),
+            exclude_from_print: false,
+        },
+        NewDocument {
+            filename: "kart.png".into(),
+            doc_type: DocumentType::Png,
+            content: vec![0; 42],
+            exclude_from_print: true,
+        },
+    ];
+    letter.blob_keys = vec!["letters/whole/0".into(), "letters/whole/1".into()];
+    letter.draft.response_options = vec![
+        ResponseOption {
+            code: "ja".into(),
+            label: "Ja, takk".into(),
+        },
+        ResponseOption {
+            code: "nei".into(),
+            label: "Nei".into(),
+        },
+    ];
+    letter.draft.response_deadline = Some(deadline);
+    let job = |key: &str| NewJob {
+        kind: "contract",
+        payload: format!("{{\"key\":\"{key}\"}}"),
+        dedupe_key: Some(key.into()),
+        run_at: now,
+    };
+    s.create_letter(&letter, &[job("x"), job("x"), job("y")])
+        .await
+        .unwrap();
+
+    let after = s.inbox_counts(&kari.fnr).await.unwrap();
+    assert_eq!(
+        (after.letters, after.unread, after.to_answer),
+        (counts.letters + 1, counts.unread + 1, counts.to_answer + 1)
+    );
+    assert!(after.answer_by >= Some(deadline), "{after:?}");
+    assert_eq!(
+        s.job_counts().await.unwrap().pending,
+        jobs.pending + 2,
+        "x once, y once"
+    );
+    let view = s
+        .letter_for_recipient(&kari.fnr, "whole")
+        .await
+        .unwrap()
+        .expect("the letter is the recipient's");
+    let documents: Vec<(i64, &str, &str, i64, &str)> = view
+        .documents
+        .iter()
+        .map(|d| {
+            (
+                d.position,
+                d.filename.as_str(),
+                d.mime_type.as_str(),
+                d.size_bytes,
+                d.blob_key.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        documents,
+        [
+            (0, "vedtak.pdf", "application/pdf", 15, "letters/whole/0"),
+            (1, "kart.png", "image/png", 42, "letters/whole/1"),
+        ]
+    );
+    assert_eq!(view.response_options, letter.draft.response_options);
+    assert_eq!(view.response_deadline, Some(deadline));
+    let status = s.letter_status("contract", "whole").await.unwrap().unwrap();
+    assert_eq!(status.status, LetterStatus::Akseptert);
+    let events: Vec<(&str, Timestamp)> = status
+        .events
+        .iter()
+        .map(|e| (e.event.as_str(), e.at))
+        .collect();
+    assert_eq!(events, [("created", now)]);
+
+    let later = now + jiff::SignedDuration::from_mins(1);
+    s.record_notified(view.id, "email", later).await.unwrap();
+    s.record_notified(view.id, "sms", later).await.unwrap();
+    let status = s.letter_status("contract", "whole").await.unwrap().unwrap();
+    assert_eq!(status.status, LetterStatus::Varslet);
+    let events: Vec<(&str, Option<&str>)> = status
+        .events
+        .iter()
+        .map(|e| (e.event.as_str(), e.detail.as_deref()))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("created", None),
+            ("notified", Some(r#"{"channel":"email"}"#)),
+            ("notified", Some(r#"{"channel":"sms"}"#)),
+        ]
+    );
+    let delivery = s.letter_for_delivery("whole").await.unwrap().unwrap();
+    assert_eq!(delivery.notified, ["email", "sms"]);
+}
+
+/// Completing jobs marks exactly those done, each with its own finishing time, also more than
+/// one statement's worth (the store writes them 200 at a time).
+#[tokio::test]
+async fn completed_jobs_are_done_each_at_its_own_time_and_no_other_job_is() {
+    use minside_core::jobs::NewJob;
+    use minside_core::ports::Clock;
+    let (s, url) = store_and_url().await;
+    let now = FixedClock.now();
+    let jobs: Vec<NewJob> = (0..450)
+        .map(|i| NewJob {
+            kind: "contract",
+            payload: format!("{{\"n\":{i}}}"),
+            dedupe_key: Some(format!("n{i}")),
+            run_at: now,
+        })
+        .collect();
+    s.enqueue_jobs(&jobs, now).await.unwrap();
+    let before = s.job_counts().await.unwrap();
+    let lease = now + jiff::SignedDuration::from_mins(5);
+    let claimed = s
+        .claim_jobs(now, 500, lease, Some(&["contract"]))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 450);
+    // All but the last ten, each finished a second after the one before.
+    let done: Vec<(minside_core::jobs::JobId, Timestamp)> = claimed[..440]
+        .iter()
+        .enumerate()
+        .map(|(i, j)| (j.id, now + jiff::SignedDuration::from_secs(i as i64)))
+        .collect();
+    s.complete_jobs(&done).await.unwrap();
+    let counts = s.job_counts().await.unwrap();
+    assert_eq!(counts.done, before.done + 440);
+    assert_eq!(counts.running, before.running + 10);
+
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    let rows: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
+        "select id, status, finished_at from jobs where kind = 'contract' order by id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 450);
+    for (i, (id, status, finished_at)) in rows.iter().enumerate() {
+        assert_eq!(*id, claimed[i].id.0);
+        if i < 440 {
+            assert_eq!(status, "done", "job {i}");
+            assert_eq!(
+                *finished_at,
+                Some((now + jiff::SignedDuration::from_secs(i as i64)).as_microsecond()),
+                "job {i} finished at its own time"
+            );
+        } else {
+            assert_eq!(
+                (status.as_str(), *finished_at),
+                ("running", None),
+                "job {i}"
+            );
+        }
+    }
+    pool.close().await;
 }
 
 /// A claim takes the earliest due jobs, in order, and reads none of the pending jobs that are due
