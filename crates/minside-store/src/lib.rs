@@ -49,7 +49,8 @@ pub struct SqlStore {
 }
 
 /// Runs a write transaction written against [`write::Tx`] in the store's write turn: on a SQLite
-/// file start to commit on the direct writer, else in a sqlx transaction on the writer pool.
+/// file start to commit on the direct writer, else in a transaction on the writer pool
+/// ([`write::PoolTx`]).
 macro_rules! in_transaction {
     ($store:expr, |$tx:ident| $body:expr) => {{
         let _turn = $store.write_turn().await;

@@ -5,8 +5,10 @@
 //! SQLite writer spent most of its time waiting for the next statement to arrive (profiled in
 //! bench/results: the writer thread was about a third busy). On a SQLite file the busiest write
 //! transactions therefore run on a read-write rusqlite connection of their own, start to commit
-//! without a hand-off; on PostgreSQL (and an in-memory SQLite) the same code runs on a sqlx
-//! transaction. The code is written against [`Tx`]; its SQL and row mappings are shared.
+//! without a hand-off; on PostgreSQL (and an in-memory SQLite) the same code runs on a pooled
+//! sqlx connection in a [`PoolTx`]. The code is written against [`Tx`]; its SQL and row mappings
+//! are shared. On PostgreSQL the busiest writes skip the transaction and go as one statement, a
+//! [`Chain`] of the same SQL.
 
 use crate::codec::Cols;
 use crate::fast::{bind_all, err, rows_on, Arg};
