@@ -163,6 +163,7 @@ pub(crate) async fn create_in_one_statement(
     let mut chain = Chain::default();
     let part = chain.place(LETTER_INSERT, &rows.letter);
     let letter = chain.push(part);
+    // The letter's own parameters come first, its creation time the last of them.
     let created_at = chain.next_param() - 1;
     for doc in &rows.documents {
         let part = chain.place(
@@ -190,14 +191,7 @@ pub(crate) async fn create_in_one_statement(
         let part = chain.place(&crate::jobs::enqueue_sql(jobs.len()), &args);
         chain.push(part);
     }
-    let Some((sql, args)) = chain.finish() else {
-        return Ok(());
-    };
-    crate::write::sqlx_query(&sql, &args)
-        .execute(pool)
-        .await
-        .map_err(db)?;
-    Ok(())
+    chain.run(pool).await
 }
 
 pub(crate) async fn status_view(
@@ -538,7 +532,6 @@ pub(crate) async fn for_delivery(
     Ok(Some(view))
 }
 
-/// The letter's notice went out: `VARSLET` (unless it moved on already) and a `notified` event.
 const NOTIFIED_STATUS: &str =
     "update letters set status = 'VARSLET' where id = $1 and status = 'AKSEPTERT'";
 
@@ -549,6 +542,7 @@ fn notified_detail(channel: &str) -> String {
     serde_json::json!({ "channel": channel }).to_string()
 }
 
+/// The letter's notice went out: `VARSLET` (unless it moved on already) and a `notified` event.
 pub(crate) async fn record_notified_in(
     tx: &mut impl Tx,
     letter_id: i64,
@@ -582,13 +576,7 @@ pub(crate) async fn record_notified_in_one_statement(
         &event_args(letter_id, "notified", Some(&detail), now),
     );
     chain.push(part);
-    if let Some((sql, args)) = chain.finish() {
-        crate::write::sqlx_query(&sql, &args)
-            .execute(pool)
-            .await
-            .map_err(db)?;
-    }
-    Ok(())
+    chain.run(pool).await
 }
 
 /// A `letter_documents` row (position, filename, mime_type, size_bytes, blob_key).

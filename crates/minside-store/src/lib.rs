@@ -68,7 +68,9 @@ macro_rules! in_transaction {
                         Ok(out)
                     }
                     Err(e) => {
-                        pool_tx.rollback().await?;
+                        // The statement's error is the one to tell; should the rollback fail
+                        // too, the connection is closed and the server rolls back.
+                        let _ = pool_tx.rollback().await;
                         Err(e)
                     }
                 }

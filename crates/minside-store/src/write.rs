@@ -226,6 +226,20 @@ impl<'a> Chain<'a> {
     }
 }
 
+impl Chain<'_> {
+    /// Runs the statement on `pool`, outside any transaction (it is atomic on its own).
+    pub(crate) async fn run(self, pool: &sqlx::AnyPool) -> Result<(), StoreError> {
+        let (sql, args) = self
+            .finish()
+            .ok_or_else(|| StoreError::Database("a statement without parts".into()))?;
+        sqlx_query(&sql, &args)
+            .execute(pool)
+            .await
+            .map_err(crate::db)?;
+        Ok(())
+    }
+}
+
 /// `sql` with every parameter `$n` made `$(n + by)`. For the store's own SQL, which has no `$`
 /// inside its literals.
 pub(crate) fn renumber(sql: &str, by: usize) -> String {

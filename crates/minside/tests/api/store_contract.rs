@@ -80,6 +80,62 @@ impl FixedClock {
     }
 }
 
+/// A write transaction that fails half-way (the old session ended, then the new one's key is
+/// taken) is a `Conflict` and leaves nothing of itself: the old session is still there. The one
+/// connection it ran on is ready for the next write at once.
+#[tokio::test]
+async fn a_failed_write_transaction_is_rolled_back_and_its_connection_serves_the_next() {
+    let (_seeded, url) = store_and_url().await;
+    let s =
+        minside_store::SqlStore::connect(&url, &minside_store::StoreOptions { max_connections: 1 })
+            .await
+            .unwrap();
+    let fnr = Fodselsnummer::parse("20914695016").unwrap();
+    let new = |key: &str| NewSession {
+        key: SessionKey(key.into()),
+        principal: Principal::Citizen {
+            fnr: fnr.clone(),
+            loa: Loa::Substantial,
+            name: None,
+        },
+        csrf_token: "c".into(),
+        issuer: "https://idp".into(),
+        sid: None,
+        id_token: "t".into(),
+        created_at: FixedClock.now_(),
+    };
+    s.create_session(&new("taken"), None).await.unwrap();
+    s.create_session(&new("old"), None).await.unwrap();
+    let err = s
+        .create_session(&new("taken"), Some(&SessionKey("old".into())))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, minside_core::ports::StoreError::Conflict(_)),
+        "{err:?}"
+    );
+    assert!(
+        s.session(&SessionKey("old".into()))
+            .await
+            .unwrap()
+            .is_some(),
+        "ending the old session was rolled back with the rest"
+    );
+    s.create_session(&new("next"), Some(&SessionKey("old".into())))
+        .await
+        .unwrap();
+    assert!(s
+        .session(&SessionKey("old".into()))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(s
+        .session(&SessionKey("next".into()))
+        .await
+        .unwrap()
+        .is_some());
+}
+
 #[tokio::test]
 async fn sessions_are_rotated_ended_by_sid_and_purged() {
     let s = store().await;
