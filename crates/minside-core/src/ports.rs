@@ -177,6 +177,11 @@ pub trait Store: Send + Sync {
         &self,
         fnr: &Fodselsnummer,
     ) -> Result<Option<ContactRecord>, StoreError>;
+    /// The entries of several persons in one read (those not in the register are left out).
+    async fn contact_records(
+        &self,
+        fnrs: &[&Fodselsnummer],
+    ) -> Result<Vec<(Fodselsnummer, ContactRecord)>, StoreError>;
 
     /// The letter a client sent with this sender reference, if any (idempotency).
     async fn letter_receipt(
@@ -213,12 +218,17 @@ pub trait Store: Send + Sync {
         &self,
         public_id: &str,
     ) -> Result<Option<crate::letters::DeliveryView>, StoreError>;
-    /// Records that the recipient was notified on `channel` (`email`/`sms`): a `notified` event
-    /// and status VARSLET (if still AKSEPTERT), in one transaction.
+    /// What the notification and print jobs of one claim need to know about their letters, in
+    /// one read: the letters that exist, in no particular order.
+    async fn letters_for_delivery(
+        &self,
+        public_ids: &[&str],
+    ) -> Result<Vec<crate::letters::DeliveryView>, StoreError>;
+    /// Records that each letter's recipient was notified on its channel (`email`/`sms`): a
+    /// `notified` event and status VARSLET (if still AKSEPTERT) for each, all in one transaction.
     async fn record_notified(
         &self,
-        letter_id: i64,
-        channel: &str,
+        notices: &[(i64, &str)],
         now: Timestamp,
     ) -> Result<(), StoreError>;
 
@@ -251,18 +261,20 @@ pub trait Store: Send + Sync {
     /// Shows the letter as unread again in the inbox (the read receipt for the sender stays).
     async fn mark_letter_unread(&self, letter_id: i64) -> Result<(), StoreError>;
 
-    /// Queues a letter for print: status SENDT_PRINT and a `sent_to_print` event with `reason`,
-    /// and a `print_batch` job due at `batch_at` unless one is already waiting — one transaction.
-    /// Nothing happens (`false`) when the letter is already queued or printed, is digital-only,
-    /// was stopped by an operator, or (with `only_if_unread`) has been read.
+    /// Queues letters for print: status SENDT_PRINT and a `sent_to_print` event with `reason`
+    /// each, and a `print_batch` job due at `batch_at` unless one is already waiting — one
+    /// transaction. A letter already queued or printed, digital-only, stopped by an operator, or
+    /// (with `only_if_unread`) read is left as it is; one whose recipient is not in the
+    /// population register (no postal address) becomes IKKE_LEVERT with a `failed` event.
+    /// Returns the ids queued, in order.
     async fn queue_for_print(
         &self,
-        letter_id: i64,
+        letter_ids: &[i64],
         only_if_unread: bool,
         reason: &str,
         now: Timestamp,
         batch_at: Timestamp,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<Vec<i64>, StoreError>;
     /// The next print batch: an open one whose lease ran out (its worker died; same letters
     /// again), or a new one named `public_id` with up to `limit` queued letters, oldest first.
     /// `None` when nothing waits. The batch is leased until `lease_until`.

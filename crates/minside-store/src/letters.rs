@@ -477,104 +477,177 @@ fn parse_options(
         .collect())
 }
 
-/// What the delivery jobs need of a letter, in one statement: the letter, once per `notified`
-/// event (the event's detail names the channel) or once with no event.
+/// The delivery view's columns: the letter, once per `notified` event (whose detail names the
+/// channel) or once with no event; `where` follows.
+macro_rules! delivery_select {
+    () => {
+        "select l.id, l.public_id, l.recipient_fnr, l.kind, l.status, l.read_at, l.response_deadline, \
+         l.answered_at, e.detail from letters l \
+         left join letter_events e on e.letter_id = l.id and e.event = 'notified' where l.public_id "
+    };
+}
+
+/// What the delivery jobs need of a letter, in one statement.
 pub(crate) async fn for_delivery(
     reader: Reader<'_>,
     public_id: &str,
 ) -> Result<Option<minside_core::letters::DeliveryView>, StoreError> {
+    const ONE: &str = concat!(delivery_select!(), "= $1 order by l.id, e.id");
     let rows = reader
-        .all(
-            "select l.id, l.recipient_fnr, l.kind, l.status, l.read_at, l.response_deadline, l.answered_at, \
-             e.detail from letters l \
-             left join letter_events e on e.letter_id = l.id and e.event = 'notified' \
-             where l.public_id = $1 order by e.id",
-            &[Arg::Text(public_id)],
-            |r| {
-                let channel = r.opt_text("detail")?.and_then(|d| {
-                    serde_json::from_str::<serde_json::Value>(&d)
-                        .ok()?
-                        .get("channel")?
-                        .as_str()
-                        .map(str::to_owned)
-                });
-                let view = minside_core::letters::DeliveryView {
-                    id: r.int("id")?,
-                    public_id: public_id.to_owned(),
-                    recipient: r
-                        .opt_text("recipient_fnr")?
-                        .map(|f| minside_core::ident::Fodselsnummer::parse(&f))
-                        .transpose()
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    kind: if r.text("kind")? == "service" {
-                        minside_core::delivery::LetterKind::ServiceNotice
-                    } else {
-                        minside_core::delivery::LetterKind::Formal
-                    },
-                    status: status(&r.text("status")?)?,
-                    read: r.opt_time("read_at")?.is_some(),
-                    notified: Vec::new(),
-                    response_deadline: r.opt_time("response_deadline")?,
-                    answered: r.opt_time("answered_at")?.is_some(),
-                };
-                Ok((view, channel))
-            },
-        )
+        .all(ONE, &[Arg::Text(public_id)], delivery_row)
         .await?;
-    let mut rows = rows.into_iter();
-    let Some((mut view, first)) = rows.next() else {
-        return Ok(None);
-    };
-    view.notified = first
-        .into_iter()
-        .chain(rows.filter_map(|(_, c)| c))
-        .collect();
-    Ok(Some(view))
+    Ok(delivery_views(rows).into_iter().next())
 }
 
-const NOTIFIED_STATUS: &str =
-    "update letters set status = 'VARSLET' where id = $1 and status = 'AKSEPTERT'";
+/// [`for_delivery`] for several letters in one statement (a worker's claim of notices); the
+/// letters that exist, in the order of their ids.
+pub(crate) async fn all_for_delivery(
+    reader: Reader<'_>,
+    public_ids: &[&str],
+) -> Result<Vec<minside_core::letters::DeliveryView>, StoreError> {
+    let mut views = Vec::with_capacity(public_ids.len());
+    for chunk in public_ids.chunks(500) {
+        let sql = format!(
+            concat!(delivery_select!(), "in ({}) order by l.id, e.id"),
+            params(1, chunk.len())
+        );
+        let args: Vec<Arg<'_>> = chunk.iter().map(|id| Arg::Text(id)).collect();
+        views.extend(delivery_views(reader.all(&sql, &args, delivery_row).await?));
+    }
+    Ok(views)
+}
+
+type DeliveryRow = (minside_core::letters::DeliveryView, Option<String>);
+
+fn delivery_row(r: &dyn Cols) -> Result<DeliveryRow, StoreError> {
+    let channel = r.opt_text("detail")?.and_then(|d| {
+        serde_json::from_str::<serde_json::Value>(&d)
+            .ok()?
+            .get("channel")?
+            .as_str()
+            .map(str::to_owned)
+    });
+    let view = minside_core::letters::DeliveryView {
+        id: r.int("id")?,
+        public_id: r.text("public_id")?,
+        recipient: r
+            .opt_text("recipient_fnr")?
+            .map(|f| minside_core::ident::Fodselsnummer::parse(&f))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        kind: if r.text("kind")? == "service" {
+            minside_core::delivery::LetterKind::ServiceNotice
+        } else {
+            minside_core::delivery::LetterKind::Formal
+        },
+        status: status(&r.text("status")?)?,
+        read: r.opt_time("read_at")?.is_some(),
+        notified: Vec::new(),
+        response_deadline: r.opt_time("response_deadline")?,
+        answered: r.opt_time("answered_at")?.is_some(),
+    };
+    Ok((view, channel))
+}
+
+/// Rows ordered by letter, one per notified channel, folded into one view per letter.
+fn delivery_views(rows: Vec<DeliveryRow>) -> Vec<minside_core::letters::DeliveryView> {
+    let mut views: Vec<minside_core::letters::DeliveryView> = Vec::new();
+    for (view, channel) in rows {
+        let same = views.last().is_some_and(|last| last.id == view.id);
+        if !same {
+            views.push(view);
+        }
+        if let (Some(last), Some(channel)) = (views.last_mut(), channel) {
+            last.notified.push(channel);
+        }
+    }
+    views
+}
+
+/// `$from, $from+1, …`: `n` parameters for an `in (…)` list.
+pub(crate) fn params(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 const EVENT_INSERT: &str =
     "insert into letter_events (letter_id, event, detail, created_at) values ($1, $2, $3, $4)";
+
+/// The statement that sets `VARSLET` on the letters `$1…$n` still `AKSEPTERT`.
+fn notified_status_sql(n: usize) -> String {
+    format!(
+        "update letters set status = 'VARSLET' where id in ({}) and status = 'AKSEPTERT'",
+        params(1, n)
+    )
+}
+
+/// One statement adding `n` events, four parameters each (see [`event_args`]).
+pub(crate) fn events_insert_sql(n: usize) -> String {
+    let rows: Vec<String> = (0..n)
+        .map(|i| {
+            let p = 4 * i;
+            format!("(${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4)
+        })
+        .collect();
+    format!(
+        "insert into letter_events (letter_id, event, detail, created_at) values {}",
+        rows.join(", ")
+    )
+}
 
 fn notified_detail(channel: &str) -> String {
     serde_json::json!({ "channel": channel }).to_string()
 }
 
-/// The letter's notice went out: `VARSLET` (unless it moved on already) and a `notified` event.
+/// How many letters one statement records: 4 parameters each for the events, far below either
+/// engine's limit.
+pub(crate) const NOTICES_PER_STATEMENT: usize = 200;
+
+/// The letters' notices went out, each on its channel: `VARSLET` (unless a letter moved on
+/// already) and a `notified` event each, in the caller's transaction (two statements per 200).
 pub(crate) async fn record_notified_in(
     tx: &mut impl Tx,
-    letter_id: i64,
-    channel: &str,
+    notices: &[(i64, &str)],
     now: jiff::Timestamp,
 ) -> Result<(), StoreError> {
-    tx.exec(NOTIFIED_STATUS, &[Arg::Int(letter_id)]).await?;
-    insert_event(
-        tx,
-        letter_id,
-        "notified",
-        Some(&notified_detail(channel)),
-        now,
-    )
-    .await
+    for chunk in notices.chunks(NOTICES_PER_STATEMENT) {
+        let details: Vec<String> = chunk.iter().map(|(_, c)| notified_detail(c)).collect();
+        let ids: Vec<Arg<'_>> = chunk.iter().map(|(id, _)| Arg::Int(*id)).collect();
+        tx.exec(&notified_status_sql(chunk.len()), &ids).await?;
+        let events = notified_event_args(chunk, &details, now);
+        tx.exec(&events_insert_sql(chunk.len()), &events).await?;
+    }
+    Ok(())
 }
 
-/// On PostgreSQL: [`record_notified_in`] as one statement outside any transaction (a [`Chain`]).
+fn notified_event_args<'a>(
+    notices: &[(i64, &str)],
+    details: &'a [String],
+    now: jiff::Timestamp,
+) -> Vec<Arg<'a>> {
+    notices
+        .iter()
+        .zip(details)
+        .flat_map(|((id, _), detail)| event_args(*id, "notified", Some(detail), now))
+        .collect()
+}
+
+/// On PostgreSQL: [`record_notified_in`] for up to [`NOTICES_PER_STATEMENT`] notices as one
+/// statement outside any transaction (a [`Chain`]).
 pub(crate) async fn record_notified_in_one_statement(
     pool: &AnyPool,
-    letter_id: i64,
-    channel: &str,
+    notices: &[(i64, &str)],
     now: jiff::Timestamp,
 ) -> Result<(), StoreError> {
-    let detail = notified_detail(channel);
+    let details: Vec<String> = notices.iter().map(|(_, c)| notified_detail(c)).collect();
+    let ids: Vec<Arg<'_>> = notices.iter().map(|(id, _)| Arg::Int(*id)).collect();
     let mut chain = Chain::default();
-    let part = chain.place(NOTIFIED_STATUS, &[Arg::Int(letter_id)]);
+    let part = chain.place(&notified_status_sql(notices.len()), &ids);
     chain.push(part);
-    let part = chain.place(
-        EVENT_INSERT,
-        &event_args(letter_id, "notified", Some(&detail), now),
-    );
+    let events = notified_event_args(notices, &details, now);
+    let part = chain.place(&events_insert_sql(notices.len()), &events);
     chain.push(part);
     chain.run(pool).await
 }

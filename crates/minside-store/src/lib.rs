@@ -412,6 +412,19 @@ impl minside_core::ports::Store for SqlStore {
         persons::contact_record(self.reader(), fnr).await
     }
 
+    async fn contact_records(
+        &self,
+        fnrs: &[&minside_core::ident::Fodselsnummer],
+    ) -> Result<
+        Vec<(
+            minside_core::ident::Fodselsnummer,
+            minside_core::person::ContactRecord,
+        )>,
+        StoreError,
+    > {
+        persons::contact_records(self.reader(), fnrs).await
+    }
+
     async fn letter_receipt(
         &self,
         client_id: &str,
@@ -477,19 +490,25 @@ impl minside_core::ports::Store for SqlStore {
         letters::for_delivery(self.reader(), public_id).await
     }
 
+    async fn letters_for_delivery(
+        &self,
+        public_ids: &[&str],
+    ) -> Result<Vec<minside_core::letters::DeliveryView>, StoreError> {
+        letters::all_for_delivery(self.reader(), public_ids).await
+    }
+
     async fn record_notified(
         &self,
-        letter_id: i64,
-        channel: &str,
+        notices: &[(i64, &str)],
         now: jiff::Timestamp,
     ) -> Result<(), StoreError> {
-        if self.backend == Backend::Postgres {
-            return letters::record_notified_in_one_statement(&self.pool, letter_id, channel, now)
-                .await;
+        if notices.is_empty() {
+            return Ok(());
         }
-        in_transaction!(self, |tx| letters::record_notified_in(
-            tx, letter_id, channel, now
-        ))
+        if self.backend == Backend::Postgres && notices.len() <= letters::NOTICES_PER_STATEMENT {
+            return letters::record_notified_in_one_statement(&self.pool, notices, now).await;
+        }
+        in_transaction!(self, |tx| letters::record_notified_in(tx, notices, now))
     }
 
     async fn record_letter_event(
@@ -510,15 +529,18 @@ impl minside_core::ports::Store for SqlStore {
 
     async fn queue_for_print(
         &self,
-        letter_id: i64,
+        letter_ids: &[i64],
         only_if_unread: bool,
         reason: &str,
         now: jiff::Timestamp,
         batch_at: jiff::Timestamp,
-    ) -> Result<bool, StoreError> {
-        in_transaction!(self, |tx| print::queue_in(
+    ) -> Result<Vec<i64>, StoreError> {
+        if letter_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        in_transaction!(self, |tx| print::queue_all_in(
             tx,
-            letter_id,
+            letter_ids,
             only_if_unread,
             reason,
             now,

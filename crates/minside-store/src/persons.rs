@@ -229,40 +229,70 @@ pub(crate) async fn staff_users(pool: &AnyPool) -> Result<Vec<StaffUser>, StoreE
         .collect()
 }
 
+/// The contact record's columns with the person's fødselsnummer; `where` follows.
+macro_rules! contact_select {
+    () => {
+        "select p.fodselsnummer, c.status, c.reserved, c.email, c.email_updated_at, c.email_verified_at, \
+         c.mobile, c.mobile_updated_at, c.mobile_verified_at, c.language \
+         from contact_records c join persons p on p.id = c.person_id where p.fodselsnummer "
+    };
+}
+
 pub(crate) async fn contact_record(
     reader: Reader<'_>,
     fnr: &Fodselsnummer,
 ) -> Result<Option<minside_core::person::ContactRecord>, StoreError> {
+    const ONE: &str = concat!(contact_select!(), "= $1");
+    Ok(reader
+        .optional(ONE, &[Arg::Text(fnr.as_str())], contact_row)
+        .await?
+        .map(|(_, record)| record))
+}
+
+/// The contact records of several persons in one statement (a worker's claim of notices); the
+/// persons that have one.
+pub(crate) async fn contact_records(
+    reader: Reader<'_>,
+    fnrs: &[&Fodselsnummer],
+) -> Result<Vec<(Fodselsnummer, minside_core::person::ContactRecord)>, StoreError> {
+    let mut out = Vec::with_capacity(fnrs.len());
+    for chunk in fnrs.chunks(500) {
+        let sql = format!(
+            concat!(contact_select!(), "in ({})"),
+            crate::letters::params(1, chunk.len())
+        );
+        let args: Vec<Arg<'_>> = chunk.iter().map(|f| Arg::Text(f.as_str())).collect();
+        out.extend(reader.all(&sql, &args, contact_row).await?);
+    }
+    Ok(out)
+}
+
+fn contact_row(
+    r: &dyn Cols,
+) -> Result<(Fodselsnummer, minside_core::person::ContactRecord), StoreError> {
     use minside_core::person::{ContactChannel, ContactRecord, RegisterStatus};
-    let channel =
-        |r: &dyn Cols, v: &str, u: &str, ver: &str| -> Result<Option<ContactChannel>, StoreError> {
-            match (r.opt_text(v)?, r.opt_time(u)?) {
-                (Some(value), Some(updated_at)) => Ok(Some(ContactChannel {
-                    value,
-                    updated_at,
-                    verified_at: r.opt_time(ver)?,
-                })),
-                _ => Ok(None),
-            }
-        };
-    reader
-        .optional(
-            "select c.status, c.reserved, c.email, c.email_updated_at, c.email_verified_at, c.mobile, \
-             c.mobile_updated_at, c.mobile_verified_at, c.language \
-             from contact_records c join persons p on p.id = c.person_id where p.fodselsnummer = $1",
-            &[Arg::Text(fnr.as_str())],
-            |r| {
-                let status = r.text("status")?;
-                Ok(ContactRecord {
-                    status: RegisterStatus::from_code(&status).ok_or_else(|| {
-                        StoreError::Corrupt(format!("contact_records.status {status}"))
-                    })?,
-                    reserved: r.int("reserved")? == 1,
-                    email: channel(r, "email", "email_updated_at", "email_verified_at")?,
-                    mobile: channel(r, "mobile", "mobile_updated_at", "mobile_verified_at")?,
-                    language: r.opt_text("language")?,
-                })
-            },
-        )
-        .await
+    let channel = |v: &str, u: &str, ver: &str| -> Result<Option<ContactChannel>, StoreError> {
+        match (r.opt_text(v)?, r.opt_time(u)?) {
+            (Some(value), Some(updated_at)) => Ok(Some(ContactChannel {
+                value,
+                updated_at,
+                verified_at: r.opt_time(ver)?,
+            })),
+            _ => Ok(None),
+        }
+    };
+    let fnr = Fodselsnummer::parse(&r.text("fodselsnummer")?)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let status = r.text("status")?;
+    Ok((
+        fnr,
+        ContactRecord {
+            status: RegisterStatus::from_code(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("contact_records.status {status}")))?,
+            reserved: r.int("reserved")? == 1,
+            email: channel("email", "email_updated_at", "email_verified_at")?,
+            mobile: channel("mobile", "mobile_updated_at", "mobile_verified_at")?,
+            language: r.opt_text("language")?,
+        },
+    ))
 }

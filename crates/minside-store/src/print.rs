@@ -3,7 +3,6 @@
 use crate::codec::{from_ts, ts};
 use crate::fast::Arg;
 use crate::jobs::ensure_pending_in;
-use crate::letters::insert_event;
 use crate::write::Tx;
 use crate::{db, Backend};
 use minside_core::letters::print::{PostalAddress, PrintBatch, PrintItem, PRINT_BATCH};
@@ -11,73 +10,98 @@ use minside_core::letters::{ArchiveRef, DocumentMeta};
 use minside_core::ports::StoreError;
 use sqlx::{AnyPool, Row};
 
-/// Queues a letter for print (in the caller's transaction) unless it is read (when
+/// Queues letters for print (in the caller's transaction), each unless it is read (when
 /// `only_if_unread`), digital-only, stopped or queued already; a recipient with no postal address
-/// makes it `IKKE_LEVERT` instead. True when it was queued.
-pub(crate) async fn queue_in(
+/// makes a letter `IKKE_LEVERT` instead. The ids queued, in order. Each decision is the `where`
+/// of one `update` for all the letters (two statements, their events and the batch job, however
+/// many letters: a worker's claim takes them together).
+pub(crate) async fn queue_all_in(
     tx: &mut impl Tx,
-    letter_id: i64,
+    letter_ids: &[i64],
     only_if_unread: bool,
     reason: &str,
     now: jiff::Timestamp,
     batch_at: jiff::Timestamp,
-) -> Result<bool, StoreError> {
-    let Some((status, read, digital_only, queued, has_address)) = tx
-        .rows(
-            "select l.status, l.read_at, l.digital_only, l.print_queued_at, p.id as person_id \
-             from letters l left join persons p on p.fodselsnummer = l.recipient_fnr where l.id = $1",
-            &[Arg::Int(letter_id)],
-            |r| {
-                Ok((
-                    r.text("status")?,
-                    r.opt_int("read_at")?.is_some(),
-                    r.int("digital_only")? == 1,
-                    r.opt_int("print_queued_at")?.is_some(),
-                    r.opt_int("person_id")?.is_some(),
-                ))
-            },
-        )
-        .await?
-        .into_iter()
-        .next()
-    else {
-        return Ok(false);
-    };
-    let stopped = matches!(status.as_str(), "MANUELT_HANDTERT" | "IKKE_LEVERT");
-    if queued || digital_only || stopped || (only_if_unread && read) {
-        return Ok(false);
-    }
-    if !has_address {
+) -> Result<Vec<i64>, StoreError> {
+    let mut queued = Vec::with_capacity(letter_ids.len());
+    for chunk in letter_ids.chunks(200) {
+        // The letters from `$from` on.
+        let waiting = |from: usize| {
+            format!(
+                "id in ({}) and print_queued_at is null and digital_only = 0 \
+                 and status not in ('MANUELT_HANDTERT', 'IKKE_LEVERT'){}",
+                crate::letters::params(from, chunk.len()),
+                if only_if_unread {
+                    " and read_at is null"
+                } else {
+                    ""
+                }
+            )
+        };
+        let ids: Vec<Arg<'_>> = chunk.iter().map(|id| Arg::Int(*id)).collect();
         // Not in the population register: no address to print to. The sender must handle it.
-        let changed = tx
-            .exec(
-                "update letters set status = 'IKKE_LEVERT' where id = $1 and status = $2",
-                &[Arg::Int(letter_id), Arg::Text(&status)],
+        let unaddressed = tx
+            .rows(
+                &format!(
+                    "update letters set status = 'IKKE_LEVERT' where {} and not exists \
+                     (select 1 from persons p where p.fodselsnummer = letters.recipient_fnr) returning id",
+                    waiting(1)
+                ),
+                &ids,
+                |r| r.int("id"),
             )
             .await?;
-        if changed == 1 {
-            let detail = serde_json::json!({"reason": "no_postal_address"}).to_string();
-            insert_event(tx, letter_id, "failed", Some(&detail), now).await?;
-        }
-        return Ok(false);
+        let detail = serde_json::json!({"reason": "no_postal_address"}).to_string();
+        insert_events(tx, &unaddressed, "failed", &detail, now).await?;
+        let mut args = vec![Arg::Int(ts(now))];
+        args.extend(ids);
+        let mut ids = tx
+            .rows(
+                &format!(
+                    "update letters set status = 'SENDT_PRINT', print_queued_at = $1 where {} returning id",
+                    waiting(2)
+                ),
+                &args,
+                |r| r.int("id"),
+            )
+            .await?;
+        ids.sort_unstable();
+        let detail = serde_json::json!({ "reason": reason }).to_string();
+        insert_events(tx, &ids, "sent_to_print", &detail, now).await?;
+        queued.extend(ids);
     }
-    let changed = tx
-        .exec(
-            "update letters set status = 'SENDT_PRINT', print_queued_at = $1 \
-             where id = $2 and status = $3 and print_queued_at is null",
-            &[Arg::Int(ts(now)), Arg::Int(letter_id), Arg::Text(&status)],
-        )
+    if !queued.is_empty() {
+        ensure_pending_in(tx, PRINT_BATCH, "{}", batch_at, now).await?;
+    }
+    queued.sort_unstable();
+    Ok(queued)
+}
+
+/// The same event for each letter, in one statement.
+async fn insert_events(
+    tx: &mut impl Tx,
+    letter_ids: &[i64],
+    event: &str,
+    detail: &str,
+    now: jiff::Timestamp,
+) -> Result<(), StoreError> {
+    if letter_ids.is_empty() {
+        return Ok(());
+    }
+    let args: Vec<Arg<'_>> = letter_ids
+        .iter()
+        .flat_map(|id| {
+            [
+                Arg::Int(*id),
+                Arg::Text(event),
+                Arg::OptText(Some(detail)),
+                Arg::Int(ts(now)),
+            ]
+        })
+        .collect();
+    tx.exec(&crate::letters::events_insert_sql(letter_ids.len()), &args)
         .await?;
-    if changed != 1 {
-        // Changed meanwhile (read, queued by another job): the caller's job runs again and decides.
-        return Err(StoreError::Conflict(
-            "letter changed while queueing for print".into(),
-        ));
-    }
-    let detail = serde_json::json!({ "reason": reason }).to_string();
-    insert_event(tx, letter_id, "sent_to_print", Some(&detail), now).await?;
-    ensure_pending_in(tx, PRINT_BATCH, "{}", batch_at, now).await?;
-    Ok(true)
+    Ok(())
 }
 
 /// Takes an open batch whose lease ran out, or makes a new one of up to `limit` queued letters

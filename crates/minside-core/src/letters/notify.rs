@@ -95,41 +95,126 @@ impl JobHandler for NotifyHandler {
     }
 
     async fn run(&self, job: &Job) -> Result<(), JobError> {
-        let store_err = |e: crate::ports::StoreError| JobError::Retry(e.to_string());
-        let id = letter_id(&job.payload)?;
-        let Some(letter): Option<DeliveryView> = self
-            .store
-            .letter_for_delivery(&id)
-            .await
-            .map_err(store_err)?
-        else {
-            return Err(JobError::Permanent(format!("no letter {id}")));
-        };
         if self.kind == REMIND_ANSWER {
+            let id = letter_id(&job.payload)?;
+            let letter = self
+                .store
+                .letter_for_delivery(&id)
+                .await
+                .map_err(|e| JobError::Retry(e.to_string()))?
+                .ok_or_else(|| JobError::Permanent(format!("no letter {id}")))?;
             return self.remind(&letter).await;
         }
+        let mut outcomes = self.notify_all(std::slice::from_ref(job)).await;
+        outcomes.pop().unwrap_or(Ok(()))
+    }
+
+    /// A claim's notices together: one read of their letters, one of their recipients' contact
+    /// records, a notice sent for each letter still unread and not yet notified on this channel,
+    /// and one write recording them all. Reminders run one by one.
+    async fn run_all(&self, jobs: &[Job]) -> Vec<Result<(), JobError>> {
+        if self.kind == REMIND_ANSWER {
+            return crate::usecases::run_jobs::one_by_one(self, jobs).await;
+        }
+        self.notify_all(jobs).await
+    }
+}
+
+impl NotifyHandler {
+    /// `notify_email` / `notify_sms` for `jobs`: one outcome per job.
+    async fn notify_all(&self, jobs: &[Job]) -> Vec<Result<(), JobError>> {
+        let every = |e: crate::ports::StoreError| -> Vec<Result<(), JobError>> {
+            let e = JobError::Retry(e.to_string());
+            jobs.iter().map(|_| Err(e.clone())).collect()
+        };
         let channel = if self.kind == NOTIFY_SMS {
             "sms"
         } else {
             "email"
         };
-        // Already read, or already notified on this channel (a re-run after a crash): nothing to send.
-        if letter.read || letter.notified.iter().any(|c| c == channel) {
-            return Ok(());
-        }
-        let Some(fnr) = &letter.recipient else {
-            return Ok(());
+        let ids: Vec<Result<String, JobError>> =
+            jobs.iter().map(|j| letter_id(&j.payload)).collect();
+        let wanted: Vec<&str> = ids.iter().filter_map(|r| r.as_deref().ok()).collect();
+        let letters = match self.store.letters_for_delivery(&wanted).await {
+            Ok(letters) => letters,
+            Err(e) => return every(e),
         };
-        let Some(contact) = self.store.contact_record(fnr).await.map_err(store_err)? else {
-            return Ok(());
+        let find = |id: &str| letters.iter().find(|l| l.public_id == id);
+        // Already read, or already notified on this channel (a re-run after a crash): nothing to
+        // send, and no contact record to read.
+        let to_notify = |l: &&DeliveryView| !l.read && !l.notified.iter().any(|c| c == channel);
+        let mut recipients: Vec<&crate::ident::Fodselsnummer> = letters
+            .iter()
+            .filter(to_notify)
+            .filter_map(|l| l.recipient.as_ref())
+            .collect();
+        recipients.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        recipients.dedup();
+        let contacts = match self.store.contact_records(&recipients).await {
+            Ok(contacts) => contacts,
+            Err(e) => return every(e),
         };
-        // Contact info is read again now: it may have changed since the letter arrived.
+        // Contact info is read now, not when the letter arrived: it may have changed since.
         let now = self.clock.now();
-        let decision = crate::delivery::decide_channel(letter.kind, &contact, now);
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        let mut notices: Vec<(i64, &str)> = Vec::new();
+        let mut sent_by: Vec<usize> = Vec::new();
+        for id in &ids {
+            let letter = match id {
+                Ok(id) => find(id).ok_or_else(|| JobError::Permanent(format!("no letter {id}"))),
+                Err(e) => Err(e.clone()),
+            };
+            let letter = match letter {
+                Ok(l) => l,
+                Err(e) => {
+                    outcomes.push(Err(e));
+                    continue;
+                }
+            };
+            // The same letter twice in one claim is notified once.
+            if !to_notify(&letter) || notices.iter().any(|(l, _)| *l == letter.id) {
+                outcomes.push(Ok(()));
+                continue;
+            }
+            let contact = letter.recipient.as_ref().and_then(|fnr| {
+                contacts
+                    .iter()
+                    .find(|(f, _)| f == fnr)
+                    .map(|(_, contact)| contact)
+            });
+            let outcome = match contact {
+                Some(contact) => self.send_notice(letter, contact, now).await,
+                None => Ok(false),
+            };
+            if matches!(outcome, Ok(true)) {
+                notices.push((letter.id, channel));
+                sent_by.push(outcomes.len());
+            }
+            outcomes.push(outcome.map(|_| ()));
+        }
+        if let Err(e) = self.store.record_notified(&notices, now).await {
+            // Sent but not recorded: those jobs run again (and may send their notice twice).
+            let e = JobError::Retry(e.to_string());
+            for i in sent_by {
+                outcomes[i] = Err(e.clone());
+            }
+        }
+        outcomes
+    }
+
+    /// Sends the notice for `letter` on this handler's channel if the resident can get it there
+    /// now; whether one was sent.
+    async fn send_notice(
+        &self,
+        letter: &DeliveryView,
+        contact: &ContactRecord,
+        now: jiff::Timestamp,
+    ) -> Result<bool, JobError> {
+        let decision = crate::delivery::decide_channel(letter.kind, contact, now);
         let crate::delivery::Channel::Digital(notify) = decision else {
-            return Ok(());
+            return Ok(false);
         };
-        let language = lang(&contact);
+        let language = lang(contact);
         let sent = match (self.kind, notify.email, notify.sms) {
             (NOTIFY_EMAIL, Some(to), _) => {
                 let (subject, body) = email_notice(language, &self.municipality, &self.portal_url);
@@ -143,21 +228,15 @@ impl JobHandler for NotifyHandler {
                     )
                     .await
             }
-            _ => return Ok(()),
+            _ => return Ok(false),
         };
         match sent {
-            Ok(()) => self
-                .store
-                .record_notified(letter.id, channel, now)
-                .await
-                .map_err(store_err),
+            Ok(()) => Ok(true),
             Err(NotifyError::Temporary(e)) => Err(JobError::Retry(e)),
             Err(NotifyError::Permanent(e)) => Err(JobError::Permanent(e)),
         }
     }
-}
 
-impl NotifyHandler {
     async fn remind(&self, letter: &DeliveryView) -> Result<(), JobError> {
         let store_err = |e: crate::ports::StoreError| JobError::Retry(e.to_string());
         let now = self.clock.now();

@@ -90,33 +90,61 @@ impl JobHandler for QueueForPrintHandler {
     }
 
     async fn run(&self, job: &Job) -> Result<(), JobError> {
-        let store_err = |e: StoreError| JobError::Retry(e.to_string());
-        let id = super::notify::letter_id(&job.payload)?;
-        let Some(letter) = self
-            .store
-            .letter_for_delivery(&id)
-            .await
-            .map_err(store_err)?
-        else {
-            return Err(JobError::Permanent(format!("no letter {id}")));
+        let mut outcomes = self.run_all(std::slice::from_ref(job)).await;
+        outcomes.pop().unwrap_or(Ok(()))
+    }
+
+    /// A claim's letters are queued together: one read of the letters, one transaction queueing
+    /// them all.
+    async fn run_all(&self, jobs: &[Job]) -> Vec<Result<(), JobError>> {
+        let every = |e: StoreError| -> Vec<Result<(), JobError>> {
+            let e = JobError::Retry(e.to_string());
+            jobs.iter().map(|_| Err(e.clone())).collect()
         };
+        let ids: Vec<Result<String, JobError>> = jobs
+            .iter()
+            .map(|j| super::notify::letter_id(&j.payload))
+            .collect();
+        let wanted: Vec<&str> = ids.iter().filter_map(|r| r.as_deref().ok()).collect();
+        let letters = match self.store.letters_for_delivery(&wanted).await {
+            Ok(letters) => letters,
+            Err(e) => return every(e),
+        };
+        let outcomes: Vec<Result<(), JobError>> = ids
+            .iter()
+            .map(|id| match id {
+                Ok(id) if letters.iter().any(|l| l.public_id == *id) => Ok(()),
+                Ok(id) => Err(JobError::Permanent(format!("no letter {id}"))),
+                Err(e) => Err(e.clone()),
+            })
+            .collect();
+        let letter_ids: Vec<i64> = letters.iter().map(|l| l.id).collect();
         let now = self.clock.now();
         let reason = if self.kind == PRINT_LETTER {
             "no_digital_channel"
         } else {
             "unread_at_deadline"
         };
-        self.store
+        match self
+            .store
             .queue_for_print(
-                letter.id,
+                &letter_ids,
                 self.kind == PRINT_IF_UNREAD,
                 reason,
                 now,
                 now.checked_add(self.batch_delay).unwrap_or(now),
             )
             .await
-            .map_err(store_err)?;
-        Ok(())
+        {
+            Ok(_) => outcomes,
+            Err(e) => {
+                let e = JobError::Retry(e.to_string());
+                outcomes
+                    .into_iter()
+                    .map(|o| o.and_then(|()| Err(e.clone())))
+                    .collect()
+            }
+        }
     }
 }
 

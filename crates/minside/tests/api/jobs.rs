@@ -333,3 +333,91 @@ async fn a_batch_marks_its_finished_jobs_done_and_its_failures_for_retry() {
         }
     );
 }
+
+/// Takes the jobs of a claim together: records each call's payloads, fails the job whose payload
+/// says so and does the rest.
+struct Together {
+    calls: Mutex<Vec<Vec<String>>>,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for Together {
+    fn kind(&self) -> &'static str {
+        "together"
+    }
+    async fn run(&self, job: &Job) -> Result<(), JobError> {
+        self.run_all(std::slice::from_ref(job)).await.remove(0)
+    }
+    async fn run_all(&self, jobs: &[Job]) -> Vec<Result<(), JobError>> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(jobs.iter().map(|j| j.payload.clone()).collect());
+        jobs.iter()
+            .map(|j| match j.payload.as_str() {
+                "\"fail\"" => Err(JobError::Retry("this one failed".into())),
+                _ => Ok(()),
+            })
+            .collect()
+    }
+}
+
+/// A claim's jobs of one kind reach their handler together, in the order claimed, whatever other
+/// kinds are between them; each job still has its own outcome.
+#[tokio::test]
+async fn a_claims_jobs_of_one_kind_are_run_together_each_with_its_own_outcome() {
+    let s = store().await;
+    let clock = ManualClock(Mutex::new(t0()));
+    let together = Arc::new(Together {
+        calls: Mutex::new(Vec::new()),
+    });
+    let ok = Arc::new(Flaky {
+        kind: "ok",
+        fail_first: 0,
+        runs: AtomicUsize::new(0),
+    });
+    let handlers: Vec<Arc<dyn JobHandler>> = vec![ok.clone(), together.clone()];
+    let with = |kind: &'static str, payload: &str, at: i64| NewJob {
+        kind,
+        payload: format!("\"{payload}\""),
+        dedupe_key: Some(payload.to_owned()),
+        run_at: t0() - SignedDuration::from_secs(100 - at),
+    };
+    s.enqueue_jobs(
+        &[
+            with("together", "one", 1),
+            with("ok", "x", 2),
+            with("together", "fail", 3),
+            with("ok", "y", 4),
+            with("together", "three", 5),
+        ],
+        t0(),
+    )
+    .await
+    .unwrap();
+    let r = run_due_jobs(&s, &clock, &handlers, &RetryPolicy::default(), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        *together.calls.lock().unwrap(),
+        [["\"one\"", "\"fail\"", "\"three\""]],
+        "one call with the three, in the order claimed"
+    );
+    assert_eq!(ok.runs.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        r,
+        RunReport {
+            done: 4,
+            retried: 1,
+            dead: 0
+        }
+    );
+    assert_eq!(
+        s.job_counts().await.unwrap(),
+        JobCounts {
+            done: 4,
+            pending: 1,
+            ..JobCounts::default()
+        }
+    );
+}

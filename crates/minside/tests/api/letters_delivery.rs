@@ -350,3 +350,117 @@ async fn sms_notices_reach_the_providers_http_api_with_the_token() {
         "no title in the SMS"
     );
 }
+
+/// E-mail that does not get through to one address for now (its provider is down).
+struct DownFor {
+    address: String,
+    sent: std::sync::Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl minside_core::ports::Notifier for DownFor {
+    async fn send_email(
+        &self,
+        to: &str,
+        _subject: &str,
+        _body: &str,
+    ) -> Result<(), minside_core::ports::NotifyError> {
+        if to == self.address {
+            return Err(minside_core::ports::NotifyError::Temporary(
+                "mail server for this address is down".into(),
+            ));
+        }
+        self.sent.lock().unwrap().push(to.to_owned());
+        Ok(())
+    }
+    async fn send_sms(
+        &self,
+        _to: &str,
+        _text: &str,
+    ) -> Result<(), minside_core::ports::NotifyError> {
+        Ok(())
+    }
+}
+
+/// The worker takes a claim's notices together (one read of the letters, one of the contact
+/// records, one write recording them), and still gives each job its own outcome: every unread
+/// letter of the claim gets its one notice, a letter read meanwhile gets none, and a notice that
+/// cannot go out now is retried alone while the others are recorded as sent.
+#[tokio::test]
+async fn a_claims_notices_go_out_together_and_each_job_keeps_its_own_outcome() {
+    let app = TestApp::spawn().await;
+    let now = app.clock.now();
+    let mut reachable_by_email = Vec::new();
+    for c in app.store.login_candidates(60).await.unwrap() {
+        let record = app.store.contact_record(&c.fnr).await.unwrap().unwrap();
+        if let Channel::Digital(n) = decide_channel(LetterKind::Formal, &record, now) {
+            if let (Some(email), None) = (n.email, n.sms) {
+                if !reachable_by_email.iter().any(|(_, e)| *e == email) {
+                    reachable_by_email.push((c, email));
+                }
+            }
+        }
+    }
+    assert!(
+        reachable_by_email.len() >= 2,
+        "two residents reachable by e-mail alone"
+    );
+    let (kari, kari_email) = reachable_by_email[0].clone();
+    let (ola, ola_email) = reachable_by_email[1].clone();
+    let mut id_of = std::collections::HashMap::new();
+    for (to, sender_ref) in [
+        (&kari, "k-1"),
+        (&kari, "k-2"),
+        (&kari, "k-3"),
+        (&kari, "k-read"),
+        (&ola, "o-1"),
+    ] {
+        let res = app
+            .post_letter(&json!({"sender_ref": sender_ref, "recipient": {"fodselsnummer": to.fnr.as_str()},
+                                 "title": "Vedtak", "sender_unit": "Byggesak", "body": "Innvilget."}))
+            .await;
+        assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+        let id = res.json::<serde_json::Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        id_of.insert(sender_ref, id);
+    }
+    app.login_citizen(Some(kari.fnr.as_str()), "idporten-loa-substantial")
+        .await;
+    app.get_html(&format!("/min-side/meldinger/{}", id_of["k-read"]))
+        .await;
+
+    let down_for_ola = std::sync::Arc::new(DownFor {
+        address: ola_email.clone(),
+        sent: Default::default(),
+    });
+    let report = app.run_jobs_with(down_for_ola.clone()).await;
+    assert_eq!((report.retried, report.dead), (1, 0), "{report:?}");
+    assert_eq!(
+        *down_for_ola.sent.lock().unwrap(),
+        vec![kari_email.clone(); 3],
+        "one notice for each of Kari's unread letters, none for the one she read"
+    );
+    for sender_ref in ["k-1", "k-2", "k-3"] {
+        let status = app.letter_status(&id_of[sender_ref]).await;
+        assert_eq!(status["status"], "VARSLET", "{sender_ref}: {status}");
+        let notified = status["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"] == "notified" && e["detail"]["channel"] == "email")
+            .count();
+        assert_eq!(notified, 1, "{sender_ref}: {status}");
+    }
+    let ola_letter = app.letter_status(&id_of["o-1"]).await;
+    assert_eq!(ola_letter["status"], "AKSEPTERT", "{ola_letter}");
+
+    // Ola's notice alone is tried again once its retry is due, and now goes out.
+    app.clock.advance(SignedDuration::from_hours(1));
+    app.run_jobs().await;
+    let sent = app.notifier.sent.lock().unwrap().clone();
+    let to: Vec<&str> = sent.iter().map(|(_, to, _)| to.as_str()).collect();
+    assert_eq!(to, [ola_email.as_str()], "{sent:?}");
+    assert_eq!(app.letter_status(&id_of["o-1"]).await["status"], "VARSLET");
+}

@@ -629,8 +629,10 @@ async fn a_letter_is_stored_whole_with_documents_event_counts_and_jobs_and_notif
     assert_eq!(events, [("created", now)]);
 
     let later = now + jiff::SignedDuration::from_mins(1);
-    s.record_notified(view.id, "email", later).await.unwrap();
-    s.record_notified(view.id, "sms", later).await.unwrap();
+    s.record_notified(&[(view.id, "email")], later)
+        .await
+        .unwrap();
+    s.record_notified(&[(view.id, "sms")], later).await.unwrap();
     let status = s.letter_status("contract", "whole").await.unwrap().unwrap();
     assert_eq!(status.status, LetterStatus::Varslet);
     let events: Vec<(&str, Option<&str>)> = status
@@ -845,10 +847,11 @@ async fn a_print_batch_looks_up_its_letters_documents_by_letter() {
                 .unwrap()
                 .unwrap()
                 .id;
-            assert!(s
-                .queue_for_print(id, false, "reserved", now, now)
+            let queued = s
+                .queue_for_print(&[id], false, "reserved", now, now)
                 .await
-                .unwrap());
+                .unwrap();
+            assert_eq!(queued, [id]);
         }
     }
     let lease = now + jiff::SignedDuration::from_mins(5);
@@ -899,4 +902,238 @@ fn contract_letter(
         blob_keys: Vec::new(),
         created_at: FixedClock.now(),
     }
+}
+
+/// What a worker's claim reads and writes, one call for all its letters: the delivery views of
+/// several letters (each with its notified channels; an unknown id is left out), several
+/// residents' contact records (someone not in the register is left out), notices recorded
+/// together (VARSLET only where the letter was still AKSEPTERT, one event each).
+#[tokio::test]
+async fn a_claims_letters_are_read_and_their_notices_recorded_together() {
+    use minside_core::letters::LetterStatus;
+    use minside_core::ports::Clock;
+    let s = store().await;
+    let people = s.login_candidates(2).await.unwrap();
+    let (kari, ola) = (&people[0], &people[1]);
+    let now = FixedClock.now();
+    for (to, id) in [(kari, "n-1"), (kari, "n-2"), (ola, "n-3")] {
+        s.create_letter(&contract_letter(&to.fnr, id, id), &[])
+            .await
+            .unwrap();
+    }
+    let id = |public_id: &'static str| {
+        let s = &s;
+        async move { s.letter_for_delivery(public_id).await.unwrap().unwrap().id }
+    };
+    let (n1, n2, n3) = (id("n-1").await, id("n-2").await, id("n-3").await);
+    assert!(s.mark_letter_read(n2, now).await.unwrap());
+
+    let later = now + jiff::SignedDuration::from_mins(1);
+    s.record_notified(&[(n1, "email"), (n2, "email"), (n3, "sms")], later)
+        .await
+        .unwrap();
+    for (public_id, status, channel) in [
+        ("n-1", LetterStatus::Varslet, "email"),
+        ("n-2", LetterStatus::Lest, "email"),
+        ("n-3", LetterStatus::Varslet, "sms"),
+    ] {
+        let view = s
+            .letter_status("contract", public_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(view.status, status, "{public_id}");
+        let notified: Vec<Option<&str>> = view
+            .events
+            .iter()
+            .filter(|e| e.event == "notified")
+            .map(|e| e.detail.as_deref())
+            .collect();
+        let detail = format!("{{\"channel\":\"{channel}\"}}");
+        assert_eq!(notified, [Some(detail.as_str())], "{public_id}");
+    }
+    s.record_notified(&[(n1, "sms")], later).await.unwrap();
+
+    let mut views = s
+        .letters_for_delivery(&["n-3", "no-such-letter", "n-1", "n-2"])
+        .await
+        .unwrap();
+    views.sort_by_key(|v| v.id);
+    /// Public id, id, recipient, read, channels notified.
+    type Seen<'a> = (&'a str, i64, Option<&'a str>, bool, Vec<&'a str>);
+    let seen: Vec<Seen<'_>> = views
+        .iter()
+        .map(|v| {
+            (
+                v.public_id.as_str(),
+                v.id,
+                v.recipient.as_ref().map(|f| f.as_str()),
+                v.read,
+                v.notified.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "n-1",
+                n1,
+                Some(kari.fnr.as_str()),
+                false,
+                vec!["email", "sms"]
+            ),
+            ("n-2", n2, Some(kari.fnr.as_str()), true, vec!["email"]),
+            ("n-3", n3, Some(ola.fnr.as_str()), false, vec!["sms"]),
+        ]
+    );
+    for v in &views {
+        assert_eq!(
+            Some(v),
+            s.letter_for_delivery(&v.public_id).await.unwrap().as_ref(),
+            "one letter or several, the same view"
+        );
+    }
+
+    let stranger = Fodselsnummer::parse("20914695016").unwrap();
+    let mut records = s
+        .contact_records(&[&ola.fnr, &stranger, &kari.fnr])
+        .await
+        .unwrap();
+    records.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    let mut expected = Vec::new();
+    for p in [kari, ola] {
+        let record = s.contact_record(&p.fnr).await.unwrap().unwrap();
+        expected.push((p.fnr.clone(), record));
+    }
+    expected.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    assert_eq!(records, expected);
+    assert!(s.contact_records(&[]).await.unwrap().is_empty());
+    assert!(s.letters_for_delivery(&[]).await.unwrap().is_empty());
+}
+
+/// Queueing a claim's letters for print is one transaction that decides letter by letter: a
+/// letter read (when only unread ones are to print), digital-only, queued already or to someone
+/// not in the population register is not queued, and the last one becomes IKKE_LEVERT with the
+/// reason; the others get their `sent_to_print` event, one `print_batch` job waits for them all,
+/// and more than one statement's worth (200) of letters are all queued.
+#[tokio::test]
+async fn a_claims_letters_are_queued_for_print_together_each_on_its_own_terms() {
+    use minside_core::letters::LetterStatus;
+    use minside_core::ports::Clock;
+    let s = store().await;
+    let kari = s.login_candidates(1).await.unwrap().remove(0);
+    let stranger = Fodselsnummer::parse("20914695016").unwrap();
+    let now = FixedClock.now();
+    let mut plain = Vec::new();
+    for i in 0..230 {
+        let public_id = format!("p-{i:03}");
+        s.create_letter(&contract_letter(&kari.fnr, &public_id, &public_id), &[])
+            .await
+            .unwrap();
+        plain.push(s.letter_for_delivery(&public_id).await.unwrap().unwrap().id);
+    }
+    let mut digital_only = contract_letter(&kari.fnr, "p-digital", "p-digital");
+    digital_only.draft.digital_only = true;
+    for letter in [
+        contract_letter(&kari.fnr, "p-read", "p-read"),
+        digital_only,
+        contract_letter(&stranger, "p-stranger", "p-stranger"),
+    ] {
+        s.create_letter(&letter, &[]).await.unwrap();
+    }
+    let id = |public_id: &'static str| {
+        let s = &s;
+        async move { s.letter_for_delivery(public_id).await.unwrap().unwrap().id }
+    };
+    let (read, digital, stranger_letter) = (
+        id("p-read").await,
+        id("p-digital").await,
+        id("p-stranger").await,
+    );
+    assert!(s.mark_letter_read(read, now).await.unwrap());
+    let pending_before = s.job_counts().await.unwrap().pending;
+
+    let mut all = vec![stranger_letter, read, digital];
+    all.extend(&plain);
+    let later = now + jiff::SignedDuration::from_mins(1);
+    let batch_at = later + jiff::SignedDuration::from_mins(10);
+    let queued = s
+        .queue_for_print(&all, true, "unread_at_deadline", later, batch_at)
+        .await
+        .unwrap();
+    assert_eq!(queued, plain, "the plain letters, in order, all 230");
+    assert_eq!(s.job_counts().await.unwrap().pending, pending_before + 1);
+
+    let events_of = |public_id: String| {
+        let s = &s;
+        async move {
+            let view = s
+                .letter_status("contract", &public_id)
+                .await
+                .unwrap()
+                .unwrap();
+            let events: Vec<(String, Option<String>)> = view
+                .events
+                .into_iter()
+                .map(|e| (e.event, e.detail))
+                .collect();
+            (view.status, events)
+        }
+    };
+    let created = ("created".to_owned(), None);
+    let printed = |reason: &str| {
+        (
+            "sent_to_print".to_owned(),
+            Some(format!("{{\"reason\":\"{reason}\"}}")),
+        )
+    };
+    for i in [0, 199, 200, 229] {
+        assert_eq!(
+            events_of(format!("p-{i:03}")).await,
+            (
+                LetterStatus::SendtPrint,
+                vec![created.clone(), printed("unread_at_deadline")]
+            ),
+            "p-{i:03}"
+        );
+    }
+    assert_eq!(
+        events_of("p-stranger".into()).await,
+        (
+            LetterStatus::IkkeLevert,
+            vec![
+                created.clone(),
+                (
+                    "failed".to_owned(),
+                    Some("{\"reason\":\"no_postal_address\"}".to_owned())
+                )
+            ]
+        )
+    );
+    assert_eq!(
+        events_of("p-digital".into()).await.0,
+        LetterStatus::Akseptert
+    );
+    let (status, events) = events_of("p-read".into()).await;
+    assert_eq!(status, LetterStatus::Lest);
+    assert!(
+        !events.iter().any(|(e, _)| e == "sent_to_print"),
+        "{events:?}"
+    );
+
+    // Again: nothing more is queued or logged, and no second batch job waits.
+    let again = s
+        .queue_for_print(&all, true, "unread_at_deadline", later, batch_at)
+        .await
+        .unwrap();
+    assert!(again.is_empty(), "{again:?}");
+    assert_eq!(events_of("p-000".into()).await.1.len(), 2);
+    assert_eq!(s.job_counts().await.unwrap().pending, pending_before + 1);
+    // A letter to print now (no digital channel) is printed even when it was read.
+    let now_print = s
+        .queue_for_print(&[read], false, "no_digital_channel", later, batch_at)
+        .await
+        .unwrap();
+    assert_eq!(now_print, [read]);
 }
