@@ -679,7 +679,8 @@ pub(crate) async fn insert_event(
     Ok(())
 }
 
-fn event_args<'a>(
+/// The four parameters of one event's row (see [`events_insert_sql`]).
+pub(crate) fn event_args<'a>(
     letter_id: i64,
     event: &'a str,
     detail: Option<&'a str>,

@@ -40,7 +40,7 @@ pub(crate) async fn queue_all_in(
         };
         let ids: Vec<Arg<'_>> = chunk.iter().map(|id| Arg::Int(*id)).collect();
         // Not in the population register: no address to print to. The sender must handle it.
-        let unaddressed = tx
+        let mut unaddressed = tx
             .rows(
                 &format!(
                     "update letters set status = 'IKKE_LEVERT' where {} and not exists \
@@ -51,6 +51,7 @@ pub(crate) async fn queue_all_in(
                 |r| r.int("id"),
             )
             .await?;
+        unaddressed.sort_unstable();
         let detail = serde_json::json!({"reason": "no_postal_address"}).to_string();
         insert_events(tx, &unaddressed, "failed", &detail, now).await?;
         let mut args = vec![Arg::Int(ts(now))];
@@ -90,14 +91,7 @@ async fn insert_events(
     }
     let args: Vec<Arg<'_>> = letter_ids
         .iter()
-        .flat_map(|id| {
-            [
-                Arg::Int(*id),
-                Arg::Text(event),
-                Arg::OptText(Some(detail)),
-                Arg::Int(ts(now)),
-            ]
-        })
+        .flat_map(|id| crate::letters::event_args(*id, event, Some(detail), now))
         .collect();
     tx.exec(&crate::letters::events_insert_sql(letter_ids.len()), &args)
         .await?;
