@@ -262,14 +262,17 @@ pub(crate) async fn contact_records(
             crate::letters::params(1, chunk.len())
         );
         let args: Vec<Arg<'_>> = chunk.iter().map(|f| Arg::Text(f.as_str())).collect();
-        out.extend(reader.all(&sql, &args, contact_row).await?);
+        for (fnr, record) in reader.all(&sql, &args, contact_row).await? {
+            let fnr = Fodselsnummer::parse(&fnr).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            out.push((fnr, record));
+        }
     }
     Ok(out)
 }
 
-fn contact_row(
-    r: &dyn Cols,
-) -> Result<(Fodselsnummer, minside_core::person::ContactRecord), StoreError> {
+/// A contact record with its person's fødselsnummer as stored (parsed only where it is needed:
+/// the one-person read is on every letter's way in).
+fn contact_row(r: &dyn Cols) -> Result<(String, minside_core::person::ContactRecord), StoreError> {
     use minside_core::person::{ContactChannel, ContactRecord, RegisterStatus};
     let channel = |v: &str, u: &str, ver: &str| -> Result<Option<ContactChannel>, StoreError> {
         match (r.opt_text(v)?, r.opt_time(u)?) {
@@ -281,11 +284,9 @@ fn contact_row(
             _ => Ok(None),
         }
     };
-    let fnr = Fodselsnummer::parse(&r.text("fodselsnummer")?)
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let status = r.text("status")?;
     Ok((
-        fnr,
+        r.text("fodselsnummer")?,
         ContactRecord {
             status: RegisterStatus::from_code(&status)
                 .ok_or_else(|| StoreError::Corrupt(format!("contact_records.status {status}")))?,
