@@ -71,8 +71,7 @@ fn claim_sql(backend: Backend, kinds: Option<usize>) -> String {
     };
     let kind_filter = match kinds {
         Some(n) => {
-            let params: Vec<String> = (0..n).map(|i| format!("${}", i + 4)).collect();
-            format!("and {kind} in ({})", params.join(", "))
+            format!("and {kind} in ({})", crate::write::params(4, n))
         }
         None => String::new(),
     };

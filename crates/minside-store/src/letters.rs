@@ -3,7 +3,7 @@
 use crate::codec::{from_ts, opt_ts, ts, Cols};
 use crate::db;
 use crate::fast::{Arg, Reader};
-use crate::write::{Chain, Tx};
+use crate::write::{params, Chain, Tx};
 use minside_core::jobs::NewJob;
 use minside_core::letters::{
     LetterEvent, LetterReceipt, LetterStatus, LetterStatusView, NewLetter, Recipient,
@@ -564,14 +564,6 @@ fn delivery_views(rows: Vec<DeliveryRow>) -> Vec<minside_core::letters::Delivery
     views
 }
 
-/// `$from, $from+1, …`: `n` parameters for an `in (…)` list.
-pub(crate) fn params(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 const EVENT_INSERT: &str =
     "insert into letter_events (letter_id, event, detail, created_at) values ($1, $2, $3, $4)";
 
@@ -585,15 +577,9 @@ fn notified_status_sql(n: usize) -> String {
 
 /// One statement adding `n` events, four parameters each (see [`event_args`]).
 pub(crate) fn events_insert_sql(n: usize) -> String {
-    let rows: Vec<String> = (0..n)
-        .map(|i| {
-            let p = 4 * i;
-            format!("(${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4)
-        })
-        .collect();
     format!(
         "insert into letter_events (letter_id, event, detail, created_at) values {}",
-        rows.join(", ")
+        crate::population::values(n, 4)
     )
 }
 

@@ -259,7 +259,7 @@ pub(crate) async fn contact_records(
     for chunk in fnrs.chunks(500) {
         let sql = format!(
             concat!(contact_select!(), "in ({})"),
-            crate::letters::params(1, chunk.len())
+            crate::write::params(1, chunk.len())
         );
         let args: Vec<Arg<'_>> = chunk.iter().map(|f| Arg::Text(f.as_str())).collect();
         for (fnr, record) in reader.all(&sql, &args, contact_row).await? {

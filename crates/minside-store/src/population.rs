@@ -16,10 +16,7 @@ pub(crate) const CHUNK: usize = 25;
 /// `($1,$2,..),($n+1,..)` for `rows` rows of `cols` columns.
 pub(crate) fn values(rows: usize, cols: usize) -> String {
     (0..rows)
-        .map(|r| {
-            let p: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
-            format!("({})", p.join(","))
-        })
+        .map(|r| format!("({})", crate::write::params(r * cols + 1, cols)))
         .collect::<Vec<_>>()
         .join(",")
 }

@@ -30,7 +30,7 @@ pub(crate) async fn queue_all_in(
             format!(
                 "id in ({}) and print_queued_at is null and digital_only = 0 \
                  and status not in ('MANUELT_HANDTERT', 'IKKE_LEVERT'){}",
-                crate::letters::params(from, chunk.len()),
+                crate::write::params(from, chunk.len()),
                 if only_if_unread {
                     " and read_at is null"
                 } else {

@@ -240,6 +240,14 @@ impl Chain<'_> {
     }
 }
 
+/// `$from, $from+1, …`: `n` parameters (an `in (…)` list, a row of values).
+pub(crate) fn params(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `sql` with every parameter `$n` made `$(n + by)`. For the store's own SQL, which has no `$`
 /// inside its literals.
 pub(crate) fn renumber(sql: &str, by: usize) -> String {
