@@ -98,7 +98,7 @@ pub trait Notifier: Send + Sync {
 }
 
 /// Failures of the store. Constraint violations the user can fix are `Conflict`.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("the database is unavailable or failed: {0}")]
     Database(String),

@@ -7,6 +7,7 @@
 //! read-only SQLite connections when the store is a SQLite file (`fast.rs`), with the same SQL.
 
 mod access_log;
+mod batch;
 mod codec;
 mod fast;
 mod history;
@@ -46,6 +47,8 @@ pub struct SqlStore {
     /// A SQLite file: the read-write connection for the busiest write transactions
     /// (see `write.rs`).
     direct_writer: Option<std::sync::Arc<write::DirectWriter>>,
+    /// PostgreSQL: the dashboards of concurrent requests are read together (see `batch.rs`).
+    dashboards: Option<std::sync::Arc<batch::Coalescer<persons::DashboardRow>>>,
 }
 
 /// Runs a write transaction written against [`write::Tx`] in the store's write turn: on a SQLite
@@ -127,6 +130,12 @@ impl SqlStore {
             }
             None => None,
         };
+        let dashboards = (backend == Backend::Postgres).then(|| {
+            std::sync::Arc::new(persons::dashboard_reads(
+                pool.clone(),
+                options.max_connections,
+            ))
+        });
         Ok(Self {
             pool,
             writer,
@@ -135,6 +144,7 @@ impl SqlStore {
             writes: (backend == Backend::Sqlite)
                 .then(|| std::sync::Arc::new(tokio::sync::Mutex::new(()))),
             direct_writer,
+            dashboards,
         })
     }
 
@@ -331,7 +341,7 @@ impl minside_core::ports::Store for SqlStore {
         )>,
         StoreError,
     > {
-        persons::session_dashboard(self.reader(), key, self.backend).await
+        persons::session_dashboard(self.reader(), self.dashboards.as_deref(), key).await
     }
 
     async fn read_person_logged(

@@ -1,5 +1,6 @@
 //! Reads of the population register: a person, their dashboard, test-login candidates.
 
+use crate::batch::{Coalescer, ReadMany, Rows};
 use crate::codec::{corrupt, date, Cols};
 use crate::db;
 use crate::fast::{Arg, Reader};
@@ -58,21 +59,22 @@ pub(crate) async fn by_fnr(
 }
 
 /// The front page in one statement (one read transaction, one round trip), one row: for the
-/// session with key `$1`, the session, the person (when in the register; left join), their letter
-/// summary (when they have had letters; left join), and their properties and the children they
-/// are guardian for as JSON arrays of `[matrikkel, address]` and `[birth date, given name]` from
-/// subqueries of the person (sorted here). The session's columns are named as in `sessions.rs`
-/// (`s_…`). `$agg` and `$pair` are the engine's JSON functions; `$as_text` reads PostgreSQL's
-/// `json` as text. One row seeks the session and the person once: on SQLite about a quarter
-/// faster than three `union all` branches (main row, properties, children); on PostgreSQL, by
-/// pgbench at 300,000 residents, a third to a half more statements a second at 32 clients and a
-/// fifth to a third more with one (issue 4, report vm-12).
+/// session whose key `$where` selects, the session, the person (when in the register; left
+/// join), their letter summary (when they have had letters; left join), and their properties and
+/// the children they are guardian for as JSON arrays of `[matrikkel, address]` and `[birth date,
+/// given name]` from subqueries of the person (sorted here). The session's columns are named as
+/// in `sessions.rs` (`s_…`). `$agg` and `$pair` are the engine's JSON functions; `$as_text` reads
+/// PostgreSQL's `json` as text. One row seeks the session and the person once: on SQLite about a
+/// quarter faster than three `union all` branches (main row, properties, children); on
+/// PostgreSQL, by pgbench at 300,000 residents, a third to a half more statements a second at 32
+/// clients and a fifth to a third more with one (issue 4, report vm-12).
 macro_rules! dashboard_sql {
-    ($agg:literal, $pair:literal, $as_text:literal) => {
+    ($agg:literal, $pair:literal, $as_text:literal, $where:literal) => {
         concat!(
             "select p.id, p.fodselsnummer, p.given_name, p.family_name, p.birth_date, \
              p.street, p.postcode, p.city, p.kommunenummer, ps.letters, ps.unread, \
-             ps.to_answer, ps.answer_by, s.kind as s_kind, s.fodselsnummer as s_fodselsnummer, \
+             ps.to_answer, ps.answer_by, s.key as s_key, s.kind as s_kind, \
+             s.fodselsnummer as s_fodselsnummer, \
              s.loa as s_loa, s.staff_subject as s_staff_subject, s.display_name as s_display_name, \
              s.staff_roles as s_staff_roles, s.csrf_token as s_csrf_token, s.issuer as s_issuer, \
              s.sid as s_sid, s.id_token as s_id_token, s.created_at as s_created_at, \
@@ -85,13 +87,25 @@ macro_rules! dashboard_sql {
               where g.guardian_id = p.id) as children \
              from sessions s left join persons p on p.fodselsnummer = s.fodselsnummer \
              left join person_summaries ps on ps.fodselsnummer = s.fodselsnummer \
-             where s.key = $1"
+             where ",
+            $where
         )
     };
 }
 
-const DASHBOARD_SQL_SQLITE: &str = dashboard_sql!("json_group_array", "json_array", "");
-const DASHBOARD_SQL_POSTGRES: &str = dashboard_sql!("json_agg", "json_build_array", "::text");
+const DASHBOARD_SQL_SQLITE: &str =
+    dashboard_sql!("json_group_array", "json_array", "", "s.key = $1");
+const DASHBOARD_SQL_POSTGRES: &str =
+    dashboard_sql!("json_agg", "json_build_array", "::text", "s.key = $1");
+/// Several sessions' front pages in one statement: `$1` is a JSON array of their keys (the
+/// `Any` driver binds no arrays). By pgbench at 10,000 residents: 24k sessions a second one per
+/// statement at 32 clients, 85k eight per statement at 4 (issue 4).
+const DASHBOARDS_SQL_POSTGRES: &str = dashboard_sql!(
+    "json_agg",
+    "json_build_array",
+    "::text",
+    "s.key = any(array(select json_array_elements_text($1::json)))"
+);
 
 /// A JSON array of two-string arrays from the dashboard's statement (none when there is no person,
 /// and on PostgreSQL when the list is empty).
@@ -105,7 +119,7 @@ fn pairs(r: &dyn Cols, column: &'static str) -> Result<Vec<(String, String)>, St
 /// The dashboard's row: the session, the person, their counts, their properties as (matrikkel as
 /// stored, address) and children as (birth date, given name): the order they are listed in, then
 /// what is shown.
-type DashboardRow = (
+pub(crate) type DashboardRow = (
     Session,
     Option<Person>,
     InboxCounts,
@@ -113,37 +127,80 @@ type DashboardRow = (
     Vec<(String, String)>,
 );
 
+fn dashboard_row(key: &SessionKey, r: &dyn Cols) -> Result<DashboardRow, StoreError> {
+    let session = crate::sessions::session_from_row(key, r)?;
+    let person = match r.opt_int("id")? {
+        Some(_) => Some(person_from_row(r)?),
+        None => None,
+    };
+    let counts = match r.opt_int("letters")? {
+        Some(_) => crate::summaries::counts_from_row(r)?,
+        None => InboxCounts::default(),
+    };
+    Ok((
+        session,
+        person,
+        counts,
+        pairs(r, "properties")?,
+        pairs(r, "children")?,
+    ))
+}
+
+/// Sessions per statement at most.
+const DASHBOARDS_PER_STATEMENT: usize = 64;
+
+/// The dashboards of concurrent requests, one statement for those that arrive together
+/// (`batch.rs`). At most a quarter of the pool's connections read dashboards at once (two of the
+/// default eight): each statement reads every session that arrived while the others ran, and
+/// more at once would split the same load into smaller statements (at 10,000 residents on two
+/// cores, two at once served 18–23k dashboards a second and four 13–21k; issue 4, report vm-15).
+pub(crate) fn dashboard_reads(pool: AnyPool, max_connections: u32) -> Coalescer<DashboardRow> {
+    let read: ReadMany<DashboardRow> = std::sync::Arc::new(move |keys: Vec<String>| {
+        let pool = pool.clone();
+        Box::pin(async move { read_dashboards(&pool, keys).await })
+    });
+    let running = usize::try_from(max_connections / 4).unwrap_or(1);
+    Coalescer::new(read, running, DASHBOARDS_PER_STATEMENT)
+}
+
+/// The dashboards' rows of the sessions with `keys` (distinct), each with its key: alone with the
+/// one-session statement, else with the statement for several.
+async fn read_dashboards(pool: &AnyPool, keys: Vec<String>) -> Rows<DashboardRow> {
+    let json;
+    let (sql, arg) = match keys.as_slice() {
+        [one] => (DASHBOARD_SQL_POSTGRES, Arg::Text(one)),
+        _ => {
+            json = serde_json::to_string(&keys)
+                .map_err(|e| StoreError::Database(format!("session keys as JSON: {e}")))?;
+            (DASHBOARDS_SQL_POSTGRES, Arg::Text(&json))
+        }
+    };
+    let reader = Reader { pool, direct: None };
+    reader
+        .all(sql, &[arg], |r| {
+            let key = SessionKey(r.text("s_key")?);
+            let row = dashboard_row(&key, r);
+            Ok((key.0, row))
+        })
+        .await
+}
+
 pub(crate) async fn session_dashboard(
     reader: Reader<'_>,
+    dashboards: Option<&Coalescer<DashboardRow>>,
     key: &SessionKey,
-    backend: crate::Backend,
 ) -> Result<Option<(Session, DashboardData)>, StoreError> {
-    let sql = match backend {
-        crate::Backend::Sqlite => DASHBOARD_SQL_SQLITE,
-        crate::Backend::Postgres => DASHBOARD_SQL_POSTGRES,
+    let row = match dashboards {
+        Some(together) => together.get(&key.0).await?,
+        None => {
+            reader
+                .optional(DASHBOARD_SQL_SQLITE, &[Arg::Text(key.0.as_str())], |r| {
+                    dashboard_row(key, r)
+                })
+                .await?
+        }
     };
-    let rows: Vec<DashboardRow> = reader
-        .all(sql, &[Arg::Text(key.0.as_str())], |r| {
-            let session = crate::sessions::session_from_row(key, r)?;
-            let person = match r.opt_int("id")? {
-                Some(_) => Some(person_from_row(r)?),
-                None => None,
-            };
-            let counts = match r.opt_int("letters")? {
-                Some(_) => crate::summaries::counts_from_row(r)?,
-                None => InboxCounts::default(),
-            };
-            Ok((
-                session,
-                person,
-                counts,
-                pairs(r, "properties")?,
-                pairs(r, "children")?,
-            ))
-        })
-        .await?;
-    let Some((session, person, counts, mut properties, mut children)) = rows.into_iter().next()
-    else {
+    let Some((session, person, counts, mut properties, mut children)) = row else {
         return Ok(None);
     };
     properties.sort_by(|a, b| a.0.cmp(&b.0));

@@ -173,6 +173,92 @@ async fn sessions_are_rotated_ended_by_sid_and_purged() {
     assert_eq!(s.purge_expired(later, later).await.unwrap(), 1);
 }
 
+/// Many residents' front pages asked for at once (on PostgreSQL read together, several sessions
+/// to a statement) each get exactly what their own asked for alone: their own session, person,
+/// properties, children and counts; the same session asked for twice gets it twice, a staff
+/// session has no register data, a key without a session gets none.
+#[tokio::test]
+async fn front_pages_asked_for_at_once_each_get_their_own() {
+    let s = std::sync::Arc::new(store().await);
+    let citizen = |fnr: &Fodselsnummer| Principal::Citizen {
+        fnr: fnr.clone(),
+        loa: Loa::Substantial,
+        name: None,
+    };
+    let mut keys = Vec::new();
+    for (i, c) in s.login_candidates(12).await.unwrap().iter().enumerate() {
+        let key = SessionKey(format!("front-{i}"));
+        let session = NewSession {
+            key: key.clone(),
+            principal: citizen(&c.fnr),
+            csrf_token: format!("csrf-{i}"),
+            issuer: "https://idp".into(),
+            sid: None,
+            id_token: "t".into(),
+            created_at: FixedClock.now_(),
+        };
+        s.create_session(&session, None).await.unwrap();
+        keys.push(key);
+        if i % 3 == 0 {
+            let id = format!("front-letter-{i}");
+            s.create_letter(&contract_letter(&c.fnr, &id, &id), &[])
+                .await
+                .unwrap();
+        }
+    }
+    let staff = NewSession {
+        key: SessionKey("front-staff".into()),
+        principal: Principal::Staff {
+            subject: "s".into(),
+            name: "Sakshandsamar".into(),
+            roles: vec![],
+        },
+        csrf_token: "csrf-staff".into(),
+        issuer: "https://idp".into(),
+        sid: None,
+        id_token: "t".into(),
+        created_at: FixedClock.now_(),
+    };
+    s.create_session(&staff, None).await.unwrap();
+    keys.push(staff.key.clone());
+    keys.push(SessionKey("no-such-session".into()));
+    keys.push(keys[0].clone());
+    assert!(keys.len() > 40, "{}", keys.len());
+
+    let mut alone = Vec::new();
+    for key in &keys {
+        alone.push(s.session_dashboard(key).await.unwrap());
+    }
+    let together: Vec<_> = keys
+        .iter()
+        .map(|key| {
+            let (s, key) = (std::sync::Arc::clone(&s), key.clone());
+            tokio::spawn(async move { s.session_dashboard(&key).await })
+        })
+        .collect();
+    for ((key, alone), together) in keys.iter().zip(&alone).zip(together) {
+        let together = together.await.unwrap().unwrap();
+        match (alone, &together) {
+            (Some((a_session, a_data)), Some((t_session, t_data))) => {
+                assert_eq!(&t_session.key, key);
+                assert_eq!(t_session.principal, a_session.principal);
+                assert_eq!(t_session.csrf_token, a_session.csrf_token);
+                assert_eq!(t_data, a_data, "{key:?}");
+            }
+            (None, None) => assert_eq!(key.0, "no-such-session"),
+            other => panic!("{key:?}: {other:?}"),
+        }
+    }
+    // What was compared: people with properties, with children, with letters, and one without
+    // register data (the staff session).
+    let data: Vec<_> = alone.iter().flatten().map(|(_, d)| d).collect();
+    let registered: Vec<_> = data.iter().filter_map(|d| d.register.as_ref()).collect();
+    assert!(registered.iter().any(|d| !d.properties.is_empty()));
+    assert!(registered.iter().any(|d| !d.children.is_empty()));
+    assert!(data.iter().any(|d| d.counts.letters > 0));
+    assert_eq!(data.iter().filter(|d| d.register.is_none()).count(), 1);
+}
+
 #[tokio::test]
 async fn a_read_for_staff_and_its_log_entry_commit_together_and_unknown_persons_log_nothing() {
     let s = store().await;
