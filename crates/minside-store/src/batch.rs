@@ -14,7 +14,11 @@
 //! never takes other requests' answers with it; a statement that fails or panics answers its
 //! requests with an error and the next one starts as usual.
 
+use crate::codec::Cols;
+use crate::fast::{Arg, Reader};
 use minside_core::ports::StoreError;
+use minside_core::session::SessionKey;
+use sqlx::AnyPool;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -129,6 +133,52 @@ async fn run<T: Clone + Send + 'static>(inner: Arc<Inner<T>>) {
         };
         answer(batch, rows);
     }
+}
+
+/// Sessions per statement at most.
+const SESSIONS_PER_STATEMENT: usize = 64;
+
+/// Reads by session key on `pool`, those asked for together in one statement: `one` reads the
+/// session whose key is `$1`, `many` those whose keys are in the JSON array `$1` (the `Any`
+/// driver binds no arrays); each row names its session's key in `s_key` and `map` reads the rest.
+/// At most a quarter of the pool's connections read at once (two of the default eight): each
+/// statement takes every key that arrived while the others ran, and more at once would split the
+/// same load into smaller statements (the dashboard at 10,000 residents on two cores: two at once
+/// 18–23k a second, four 13–21k; issue 4, report vm-15).
+pub(crate) fn by_session<T: Clone + Send + 'static>(
+    pool: AnyPool,
+    max_connections: u32,
+    one: &'static str,
+    many: &'static str,
+    map: fn(&SessionKey, &dyn Cols) -> Result<T, StoreError>,
+) -> Coalescer<T> {
+    let read: ReadMany<T> = Arc::new(move |keys: Vec<String>| {
+        let pool = pool.clone();
+        Box::pin(async move {
+            let json;
+            let (sql, arg) = match keys.as_slice() {
+                [key] => (one, Arg::Text(key)),
+                _ => {
+                    json = serde_json::to_string(&keys)
+                        .map_err(|e| StoreError::Database(format!("keys as JSON: {e}")))?;
+                    (many, Arg::Text(&json))
+                }
+            };
+            let reader = Reader {
+                pool: &pool,
+                direct: None,
+            };
+            reader
+                .all(sql, &[arg], |r| {
+                    let key = SessionKey(r.text("s_key")?);
+                    let row = map(&key, r);
+                    Ok((key.0, row))
+                })
+                .await
+        })
+    });
+    let running = usize::try_from(max_connections / 4).unwrap_or(1);
+    Coalescer::new(read, running, SESSIONS_PER_STATEMENT)
 }
 
 /// Sends each waiting request its row (a key asked for twice gets it twice).

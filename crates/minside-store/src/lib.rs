@@ -49,6 +49,8 @@ pub struct SqlStore {
     direct_writer: Option<std::sync::Arc<write::DirectWriter>>,
     /// PostgreSQL: the dashboards of concurrent requests are read together (see `batch.rs`).
     dashboards: Option<std::sync::Arc<batch::Coalescer<persons::DashboardRow>>>,
+    /// PostgreSQL: the sessions of concurrent requests are read together (see `batch.rs`).
+    sessions: Option<std::sync::Arc<batch::Coalescer<minside_core::session::Session>>>,
 }
 
 /// Runs a write transaction written against [`write::Tx`] in the store's write turn: on a SQLite
@@ -136,6 +138,8 @@ impl SqlStore {
                 options.max_connections,
             ))
         });
+        let sessions = (backend == Backend::Postgres)
+            .then(|| std::sync::Arc::new(sessions::reads(pool.clone(), options.max_connections)));
         Ok(Self {
             pool,
             writer,
@@ -145,6 +149,7 @@ impl SqlStore {
                 .then(|| std::sync::Arc::new(tokio::sync::Mutex::new(()))),
             direct_writer,
             dashboards,
+            sessions,
         })
     }
 
@@ -384,7 +389,7 @@ impl minside_core::ports::Store for SqlStore {
         &self,
         key: &minside_core::session::SessionKey,
     ) -> Result<Option<minside_core::session::Session>, StoreError> {
-        sessions::get(self.reader(), key).await
+        sessions::get(self.reader(), self.sessions.as_deref(), key).await
     }
 
     async fn touch_session(

@@ -1,6 +1,6 @@
 //! Reads of the population register: a person, their dashboard, test-login candidates.
 
-use crate::batch::{Coalescer, ReadMany, Rows};
+use crate::batch::Coalescer;
 use crate::codec::{corrupt, date, Cols};
 use crate::db;
 use crate::fast::{Arg, Reader};
@@ -146,43 +146,15 @@ fn dashboard_row(key: &SessionKey, r: &dyn Cols) -> Result<DashboardRow, StoreEr
     ))
 }
 
-/// Sessions per statement at most.
-const DASHBOARDS_PER_STATEMENT: usize = 64;
-
-/// The dashboards of concurrent requests, one statement for those that arrive together
-/// (`batch.rs`). At most a quarter of the pool's connections read dashboards at once (two of the
-/// default eight): each statement reads every session that arrived while the others ran, and
-/// more at once would split the same load into smaller statements (at 10,000 residents on two
-/// cores, two at once served 18–23k dashboards a second and four 13–21k; issue 4, report vm-15).
+/// The dashboards of concurrent requests, one statement for those that arrive together.
 pub(crate) fn dashboard_reads(pool: AnyPool, max_connections: u32) -> Coalescer<DashboardRow> {
-    let read: ReadMany<DashboardRow> = std::sync::Arc::new(move |keys: Vec<String>| {
-        let pool = pool.clone();
-        Box::pin(async move { read_dashboards(&pool, keys).await })
-    });
-    let running = usize::try_from(max_connections / 4).unwrap_or(1);
-    Coalescer::new(read, running, DASHBOARDS_PER_STATEMENT)
-}
-
-/// The dashboards' rows of the sessions with `keys` (distinct), each with its key: alone with the
-/// one-session statement, else with the statement for several.
-async fn read_dashboards(pool: &AnyPool, keys: Vec<String>) -> Rows<DashboardRow> {
-    let json;
-    let (sql, arg) = match keys.as_slice() {
-        [one] => (DASHBOARD_SQL_POSTGRES, Arg::Text(one)),
-        _ => {
-            json = serde_json::to_string(&keys)
-                .map_err(|e| StoreError::Database(format!("session keys as JSON: {e}")))?;
-            (DASHBOARDS_SQL_POSTGRES, Arg::Text(&json))
-        }
-    };
-    let reader = Reader { pool, direct: None };
-    reader
-        .all(sql, &[arg], |r| {
-            let key = SessionKey(r.text("s_key")?);
-            let row = dashboard_row(&key, r);
-            Ok((key.0, row))
-        })
-        .await
+    crate::batch::by_session(
+        pool,
+        max_connections,
+        DASHBOARD_SQL_POSTGRES,
+        DASHBOARDS_SQL_POSTGRES,
+        dashboard_row,
+    )
 }
 
 pub(crate) async fn session_dashboard(

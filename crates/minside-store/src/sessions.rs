@@ -1,5 +1,6 @@
 //! Sessions and OIDC login attempts.
 
+use crate::batch::Coalescer;
 use crate::codec::{corrupt, ts, Cols};
 use crate::fast::{Arg, Reader};
 use crate::write::Tx;
@@ -77,21 +78,46 @@ pub(crate) async fn create_in(
     Ok(())
 }
 
+/// The session whose key is `$1` (SQLite, and PostgreSQL for one key).
+const SESSION_SQL: &str = concat!(
+    "select key as s_key, ",
+    session_columns!(),
+    " from sessions where key = $1"
+);
+/// The sessions whose keys are in the JSON array `$1` (PostgreSQL, requests read together).
+const SESSIONS_SQL: &str = concat!(
+    "select key as s_key, ",
+    session_columns!(),
+    " from sessions where key = any(array(select json_array_elements_text($1::json)))"
+);
+
+/// The sessions of concurrent requests on PostgreSQL, one statement for those that arrive
+/// together (`batch.rs`): every page but the front page starts with this read.
+pub(crate) fn reads(pool: sqlx::AnyPool, max_connections: u32) -> Coalescer<Session> {
+    crate::batch::by_session(
+        pool,
+        max_connections,
+        SESSION_SQL,
+        SESSIONS_SQL,
+        session_from_row,
+    )
+}
+
 pub(crate) async fn get(
     reader: Reader<'_>,
+    together: Option<&Coalescer<Session>>,
     key: &SessionKey,
 ) -> Result<Option<Session>, StoreError> {
-    reader
-        .optional(
-            concat!(
-                "select ",
-                session_columns!(),
-                " from sessions where key = $1"
-            ),
-            &[Arg::Text(key.0.as_str())],
-            |r| session_from_row(key, r),
-        )
-        .await
+    match together {
+        Some(together) => together.get(&key.0).await,
+        None => {
+            reader
+                .optional(SESSION_SQL, &[Arg::Text(key.0.as_str())], |r| {
+                    session_from_row(key, r)
+                })
+                .await
+        }
+    }
 }
 
 pub(crate) fn session_from_row(key: &SessionKey, r: &dyn Cols) -> Result<Session, StoreError> {

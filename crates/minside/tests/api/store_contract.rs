@@ -173,12 +173,12 @@ async fn sessions_are_rotated_ended_by_sid_and_purged() {
     assert_eq!(s.purge_expired(later, later).await.unwrap(), 1);
 }
 
-/// Many residents' front pages asked for at once (on PostgreSQL read together, several sessions
-/// to a statement) each get exactly what their own asked for alone: their own session, person,
-/// properties, children and counts; the same session asked for twice gets it twice, a staff
-/// session has no register data, a key without a session gets none.
+/// Many residents' front pages and sessions asked for at once (on PostgreSQL read together,
+/// several sessions to a statement) each get exactly what their own asked for alone: their own
+/// session, person, properties, children and counts; the same session asked for twice gets it
+/// twice, a staff session has no register data, a key without a session gets none.
 #[tokio::test]
-async fn front_pages_asked_for_at_once_each_get_their_own() {
+async fn front_pages_and_sessions_asked_for_at_once_each_get_their_own() {
     let s = std::sync::Arc::new(store().await);
     let citizen = |fnr: &Fodselsnummer| Principal::Citizen {
         fnr: fnr.clone(),
@@ -233,11 +233,23 @@ async fn front_pages_asked_for_at_once_each_get_their_own() {
         .iter()
         .map(|key| {
             let (s, key) = (std::sync::Arc::clone(&s), key.clone());
-            tokio::spawn(async move { s.session_dashboard(&key).await })
+            tokio::spawn(async move {
+                let (dashboard, session) = tokio::join!(s.session_dashboard(&key), s.session(&key));
+                (dashboard.unwrap(), session.unwrap())
+            })
         })
         .collect();
     for ((key, alone), together) in keys.iter().zip(&alone).zip(together) {
-        let together = together.await.unwrap().unwrap();
+        let (together, session) = together.await.unwrap();
+        match (&together, &session) {
+            (Some((from_dashboard, _)), Some(session)) => {
+                assert_eq!(&session.key, key);
+                assert_eq!(session.principal, from_dashboard.principal);
+                assert_eq!(session.csrf_token, from_dashboard.csrf_token);
+            }
+            (None, None) => {}
+            other => panic!("{key:?}: {other:?}"),
+        }
         match (alone, &together) {
             (Some((a_session, a_data)), Some((t_session, t_data))) => {
                 assert_eq!(&t_session.key, key);
