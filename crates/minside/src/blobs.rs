@@ -3,7 +3,6 @@
 //! document. Production can use object storage behind the same port.
 
 use minside_core::ports::{BlobError, Blobs};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Blobs under one directory.
@@ -36,10 +35,11 @@ impl DirBlobs {
 impl Blobs for DirBlobs {
     async fn put(&self, key: &str, bytes: &[u8]) -> Result<(), BlobError> {
         let path = self.path(key)?;
+        let root = self.root.clone();
         let bytes = bytes.to_vec();
         // One trip to the blocking pool for the whole write (each `tokio::fs` call is a trip of
         // its own, and the waking of a pool thread cost more than the copy of the document).
-        tokio::task::spawn_blocking(move || write_atomically(&path, &bytes))
+        tokio::task::spawn_blocking(move || write_atomically(&root, &path, &bytes))
             .await
             .map_err(|e| BlobError::Io(e.to_string()))?
             .map_err(|e| BlobError::Io(e.to_string()))
@@ -54,9 +54,11 @@ impl Blobs for DirBlobs {
     }
 }
 
-/// Writes to a temporary file next to `path` and renames it into place; the directory is made
-/// only when it is missing (usually it is there: keys share their directories).
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes to a temporary file next to `path`, flushed to the disk, and renames it into place,
+/// then flushes the directory (`durable.rs`: the letter's transaction commits after this); the
+/// directory is made only when it is missing (usually it is there: keys share their
+/// directories), and then the directories above it up to `root` are flushed as well.
+fn write_atomically(root: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension(format!(
         "tmp-{}",
         minside_web::security::random_token()
@@ -65,18 +67,29 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
             .take(8)
             .collect::<String>()
     ));
-    let mut file = match std::fs::File::create(&tmp) {
+    let dir = path.parent().unwrap_or(root);
+    let created = match crate::durable::write_file(&tmp, bytes) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            std::fs::File::create(&tmp)?
+            std::fs::create_dir_all(dir)?;
+            true
         }
-        other => other?,
+        other => {
+            other?;
+            false
+        }
     };
-    let written = file.write_all(bytes).and_then(|()| {
-        drop(file);
-        std::fs::rename(&tmp, path)
+    let written = if created {
+        crate::durable::write_file(&tmp, bytes)
+    } else {
+        Ok(())
+    }
+    .and_then(|()| std::fs::rename(&tmp, path))
+    .and_then(|()| {
+        if created {
+            crate::durable::sync_dirs_up_to(root, dir)
+        } else {
+            crate::durable::sync_dir(dir)
+        }
     });
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);

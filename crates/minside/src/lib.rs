@@ -4,6 +4,7 @@
 pub mod blobs;
 pub mod clock;
 pub mod config;
+mod durable;
 pub mod keys;
 pub mod logging;
 pub mod outbox;

@@ -81,18 +81,21 @@ fn write_batch(
     ));
     std::fs::create_dir(&tmp)?;
     let rendered = render_batch(sender, batch);
-    std::fs::write(tmp.join("batch.pdf"), &rendered.pdf)?;
+    // Each file flushed, then the batch's directory and, after the rename, the root: the
+    // letters are marked as handed over once this returns (`durable.rs`).
+    crate::durable::write_file(&tmp.join("batch.pdf"), &rendered.pdf)?;
     for d in documents {
-        std::fs::write(
-            tmp.join(format!("{:05}-{}.pdf", d.sequence, d.position)),
+        crate::durable::write_file(
+            &tmp.join(format!("{:05}-{}.pdf", d.sequence, d.position)),
             &d.bytes,
         )?;
     }
     let manifest = serde_json::to_vec_pretty(&manifest(batch, &rendered.pages))
         .map_err(std::io::Error::other)?;
-    std::fs::write(tmp.join("manifest.json"), manifest)?;
+    crate::durable::write_file(&tmp.join("manifest.json"), &manifest)?;
+    crate::durable::sync_dir(&tmp)?;
     match std::fs::rename(&tmp, &target) {
-        Ok(()) => Ok(()),
+        Ok(()) => crate::durable::sync_dir(root),
         // Another worker delivered the same batch first: keep its copy.
         Err(_) if target.exists() => std::fs::remove_dir_all(&tmp),
         Err(e) => Err(e),
