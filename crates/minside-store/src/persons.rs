@@ -99,7 +99,8 @@ const DASHBOARD_SQL_POSTGRES: &str =
     dashboard_sql!("json_agg", "json_build_array", "::text", "s.key = $1");
 /// Several sessions' front pages in one statement: `$1` is a JSON array of their keys (the
 /// `Any` driver binds no arrays). By pgbench at 10,000 residents: 24k sessions a second one per
-/// statement at 32 clients, 85k eight per statement at 4 (issue 4).
+/// statement at 32 clients, 85k eight per statement at 4 (issue 4). bench/harness.py finds this
+/// condition (`MANY_SESSIONS`) to run the statement for one session with pgbench.
 const DASHBOARDS_SQL_POSTGRES: &str = dashboard_sql!(
     "json_agg",
     "json_build_array",
