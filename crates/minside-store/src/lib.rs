@@ -47,10 +47,15 @@ pub struct SqlStore {
     /// A SQLite file: the read-write connection for the busiest write transactions
     /// (see `write.rs`).
     direct_writer: Option<std::sync::Arc<write::DirectWriter>>,
-    /// PostgreSQL: the dashboards of concurrent requests are read together (see `batch.rs`).
-    dashboards: Option<std::sync::Arc<batch::Coalescer<persons::DashboardRow>>>,
-    /// PostgreSQL: the sessions of concurrent requests are read together (see `batch.rs`).
-    sessions: Option<std::sync::Arc<batch::Coalescer<minside_core::session::Session>>>,
+    /// PostgreSQL: the reads by session key of concurrent requests (see `batch.rs`).
+    together: Option<std::sync::Arc<Together>>,
+}
+
+/// On PostgreSQL, the reads by session key that requests arriving together share a statement for.
+#[derive(Debug)]
+struct Together {
+    dashboards: batch::Coalescer<persons::DashboardRow>,
+    sessions: batch::Coalescer<minside_core::session::Session>,
 }
 
 /// Runs a write transaction written against [`write::Tx`] in the store's write turn: on a SQLite
@@ -132,14 +137,12 @@ impl SqlStore {
             }
             None => None,
         };
-        let dashboards = (backend == Backend::Postgres).then(|| {
-            std::sync::Arc::new(persons::dashboard_reads(
-                pool.clone(),
-                options.max_connections,
-            ))
+        let together = (backend == Backend::Postgres).then(|| {
+            std::sync::Arc::new(Together {
+                dashboards: persons::dashboard_reads(pool.clone(), options.max_connections),
+                sessions: sessions::reads(pool.clone(), options.max_connections),
+            })
         });
-        let sessions = (backend == Backend::Postgres)
-            .then(|| std::sync::Arc::new(sessions::reads(pool.clone(), options.max_connections)));
         Ok(Self {
             pool,
             writer,
@@ -148,8 +151,7 @@ impl SqlStore {
             writes: (backend == Backend::Sqlite)
                 .then(|| std::sync::Arc::new(tokio::sync::Mutex::new(()))),
             direct_writer,
-            dashboards,
-            sessions,
+            together,
         })
     }
 
@@ -346,7 +348,8 @@ impl minside_core::ports::Store for SqlStore {
         )>,
         StoreError,
     > {
-        persons::session_dashboard(self.reader(), self.dashboards.as_deref(), key).await
+        let dashboards = self.together.as_ref().map(|t| &t.dashboards);
+        persons::session_dashboard(self.reader(), dashboards, key).await
     }
 
     async fn read_person_logged(
@@ -389,7 +392,8 @@ impl minside_core::ports::Store for SqlStore {
         &self,
         key: &minside_core::session::SessionKey,
     ) -> Result<Option<minside_core::session::Session>, StoreError> {
-        sessions::get(self.reader(), self.sessions.as_deref(), key).await
+        let sessions = self.together.as_ref().map(|t| &t.sessions);
+        sessions::get(self.reader(), sessions, key).await
     }
 
     async fn touch_session(

@@ -68,23 +68,15 @@ fn write_atomically(root: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<(
             .collect::<String>()
     ));
     let dir = path.parent().unwrap_or(root);
-    let created = match crate::durable::write_file(&tmp, bytes) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(dir)?;
-            true
-        }
-        other => {
-            other?;
-            false
-        }
-    };
-    let written = if created {
-        crate::durable::write_file(&tmp, bytes)
-    } else {
-        Ok(())
+    // Whether the directory had to be made: then the directories above it are flushed too.
+    let written = match crate::durable::write_file(&tmp, bytes) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir_all(dir)
+            .and_then(|()| crate::durable::write_file(&tmp, bytes))
+            .map(|()| true),
+        other => other.map(|()| false),
     }
-    .and_then(|()| std::fs::rename(&tmp, path))
-    .and_then(|()| {
+    .and_then(|created| {
+        std::fs::rename(&tmp, path)?;
         if created {
             crate::durable::sync_dirs_up_to(root, dir)
         } else {
