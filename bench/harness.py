@@ -154,13 +154,13 @@ def dashboard_statement(db):
     """The text of the statement minside ran for the dashboard, as PostgreSQL shows it for the
     server's connections (pg_stat_activity, each connection's last statement; the bench's own
     cluster keeps up to 8 KB of it): the one that reads the session with the person's summary
-    and their properties.
+    and the lists kept with the person.
     None when it was not found whole."""
     limit = bench_db.one(db, "select setting from pg_settings where name = 'track_activity_query_size'")
     for (query,) in bench_db.rows(db, "select replace(replace(query, chr(10), ' '), chr(9), ' ') "
                                       "from pg_stat_activity where datname = current_database() "
                                       "and query like '%from sessions s %' and query like '%person_summaries%' "
-                                      "and query like '%property_owners%'"):
+                                      "and query like '%dashboard_properties%'"):
         if len(query.encode()) < limit - 1 and "$1" in query and "$2" not in query:
             # minside reads the dashboards of requests that arrive together in one statement
             # (`$1` a JSON array of their session keys); PostgreSQL alone runs it for one.

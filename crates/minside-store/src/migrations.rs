@@ -73,6 +73,12 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0008_job_claim_indexes.sql"),
         include_str!("../migrations/postgres/0008_job_claim_indexes.sql"),
     ),
+    (
+        9,
+        "0009_dashboard_lists.sql",
+        include_str!("../migrations/sqlite/0009_dashboard_lists.sql"),
+        include_str!("../migrations/postgres/0009_dashboard_lists.sql"),
+    ),
 ];
 
 /// File names of the embedded migrations, in order.

@@ -62,14 +62,15 @@ pub(crate) async fn by_fnr(
 /// session whose key `$where` selects, the session, the person (when in the register; left
 /// join), their letter summary (when they have had letters; left join), and their properties and
 /// the children they are guardian for as JSON arrays of `[matrikkel, address]` and `[birth date,
-/// given name]` from subqueries of the person (sorted here). The session's columns are named as
-/// in `sessions.rs` (`s_…`). `$agg` and `$pair` are the engine's JSON functions; `$as_text` reads
-/// PostgreSQL's `json` as text. One row seeks the session and the person once: on SQLite about a
-/// quarter faster than three `union all` branches (main row, properties, children); on
-/// PostgreSQL, by pgbench at 300,000 residents, a third to a half more statements a second at 32
-/// clients and a fifth to a third more with one (issue 4, report vm-12).
+/// given name]` kept with the person (migration 0009: triggers keep them current with the
+/// register tables; sorted here). The session's columns are named as in `sessions.rs` (`s_…`). One row seeks the session
+/// and the person once: on SQLite about a quarter faster than three `union all` branches (main
+/// row, properties, children); on PostgreSQL, by pgbench at 300,000 residents, a third to a half
+/// more statements a second at 32 clients and a fifth to a third more with one (issue 4, report
+/// vm-12). The lists were two subqueries of the person until report vm-16: on PostgreSQL a
+/// quarter to a third of the statement's time.
 macro_rules! dashboard_sql {
-    ($agg:literal, $pair:literal, $as_text:literal, $where:literal) => {
+    ($where:literal) => {
         concat!(
             "select p.id, p.fodselsnummer, p.given_name, p.family_name, p.birth_date, \
              p.street, p.postcode, p.city, p.kommunenummer, ps.letters, ps.unread, \
@@ -79,12 +80,7 @@ macro_rules! dashboard_sql {
              s.staff_roles as s_staff_roles, s.csrf_token as s_csrf_token, s.issuer as s_issuer, \
              s.sid as s_sid, s.id_token as s_id_token, s.created_at as s_created_at, \
              s.last_seen_at as s_last_seen_at, \
-             (select ", $agg, "(", $pair, "(pr.matrikkel, pr.address))", $as_text, " \
-              from property_owners o join properties pr on pr.id = o.property_id \
-              where o.person_id = p.id) as properties, \
-             (select ", $agg, "(", $pair, "(c.birth_date, c.given_name))", $as_text, " \
-              from guardianships g join persons c on c.id = g.child_id \
-              where g.guardian_id = p.id) as children \
+             p.dashboard_properties as properties, p.dashboard_children as children \
              from sessions s left join persons p on p.fodselsnummer = s.fodselsnummer \
              left join person_summaries ps on ps.fodselsnummer = s.fodselsnummer \
              where ",
@@ -93,23 +89,16 @@ macro_rules! dashboard_sql {
     };
 }
 
-const DASHBOARD_SQL_SQLITE: &str =
-    dashboard_sql!("json_group_array", "json_array", "", "s.key = $1");
-const DASHBOARD_SQL_POSTGRES: &str =
-    dashboard_sql!("json_agg", "json_build_array", "::text", "s.key = $1");
-/// Several sessions' front pages in one statement: `$1` is a JSON array of their keys (the
-/// `Any` driver binds no arrays). By pgbench at 10,000 residents: 24k sessions a second one per
-/// statement at 32 clients, 85k eight per statement at 4 (issue 4). bench/harness.py finds this
-/// condition (`MANY_SESSIONS`) to run the statement for one session with pgbench.
-const DASHBOARDS_SQL_POSTGRES: &str = dashboard_sql!(
-    "json_agg",
-    "json_build_array",
-    "::text",
-    "s.key = any(array(select json_array_elements_text($1::json)))"
-);
+const DASHBOARD_SQL: &str = dashboard_sql!("s.key = $1");
+/// Several sessions' front pages in one statement (PostgreSQL): `$1` is a JSON array of their
+/// keys (the `Any` driver binds no arrays). By pgbench at 10,000 residents: 24k sessions a second
+/// one per statement at 32 clients, 85k eight per statement at 4 (issue 4). bench/harness.py
+/// finds this condition (`MANY_SESSIONS`) to run the statement for one session with pgbench.
+const DASHBOARDS_SQL_POSTGRES: &str =
+    dashboard_sql!("s.key = any(array(select json_array_elements_text($1::json)))");
 
-/// A JSON array of two-string arrays from the dashboard's statement (none when there is no person,
-/// and on PostgreSQL when the list is empty).
+/// A JSON array of two-string arrays from the dashboard's statement (none when there is no person
+/// or the list is empty).
 fn pairs(r: &dyn Cols, column: &'static str) -> Result<Vec<(String, String)>, StoreError> {
     match r.opt_text(column)? {
         Some(json) => serde_json::from_str(&json).map_err(corrupt(column)),
@@ -152,7 +141,7 @@ pub(crate) fn dashboard_reads(pool: AnyPool, max_connections: u32) -> Coalescer<
     crate::batch::by_session(
         pool,
         max_connections,
-        DASHBOARD_SQL_POSTGRES,
+        DASHBOARD_SQL,
         DASHBOARDS_SQL_POSTGRES,
         dashboard_row,
     )
@@ -167,7 +156,7 @@ pub(crate) async fn session_dashboard(
         Some(together) => together.get(&key.0).await?,
         None => {
             reader
-                .optional(DASHBOARD_SQL_SQLITE, &[Arg::Text(key.0.as_str())], |r| {
+                .optional(DASHBOARD_SQL, &[Arg::Text(key.0.as_str())], |r| {
                     dashboard_row(key, r)
                 })
                 .await?

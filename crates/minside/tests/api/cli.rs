@@ -109,6 +109,16 @@ async fn migrate_and_seed_work_against_a_fresh_database() {
     assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
     assert!(String::from_utf8_lossy(&s.stdout).contains("seeded 300 persons"));
     seeded_history_is_realistic_and_summarised(&url).await;
+    // The front page's lists are written with the register data, equal to it.
+    sqlx::any::install_default_drivers();
+    let (owners, guardians) = crate::helpers::front_page_lists_equal_the_register(
+        &sqlx::AnyPool::connect(&url).await.unwrap(),
+    )
+    .await;
+    assert!(
+        owners > 50 && guardians > 20,
+        "{owners} owners, {guardians} guardians"
+    );
     if url.starts_with("postgres") {
         // The bulk load leaves the planner's statistics current (not the empty tables' ones).
         let db = sqlx::AnyPool::connect(&url).await.unwrap();

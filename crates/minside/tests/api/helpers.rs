@@ -503,3 +503,73 @@ pub fn events_named(status: &serde_json::Value, name: &str) -> Vec<serde_json::V
         .map(|a| a.iter().filter(|e| e["event"] == name).cloned().collect())
         .unwrap_or_default()
 }
+
+/// Checks that every person's front-page lists (`persons.dashboard_properties` and
+/// `dashboard_children`, migration 0009) hold exactly what the register tables say: the
+/// properties they own as `[matrikkel, address]` and the children they are guardian for as
+/// `[birth date, given name]`, in any order. Returns how many persons have a property and how
+/// many a child, so that a caller can see the check was not vacuous.
+pub async fn front_page_lists_equal_the_register(db: &sqlx::AnyPool) -> (usize, usize) {
+    use sqlx::Row;
+    use std::collections::BTreeMap;
+    type Lists = BTreeMap<i64, (Vec<(String, String)>, Vec<(String, String)>)>;
+    let parse = |json: Option<String>| -> Vec<(String, String)> {
+        let mut list: Vec<(String, String)> = json
+            .map(|j| serde_json::from_str(&j).expect("a JSON array of pairs"))
+            .unwrap_or_default();
+        list.sort();
+        list
+    };
+    let mut kept = Lists::new();
+    for r in sqlx::query("select id, dashboard_properties, dashboard_children from persons")
+        .fetch_all(db)
+        .await
+        .unwrap()
+    {
+        kept.insert(
+            r.get::<i64, _>("id"),
+            (
+                parse(r.get("dashboard_properties")),
+                parse(r.get("dashboard_children")),
+            ),
+        );
+    }
+    let mut register: Lists = kept.keys().map(|id| (*id, Default::default())).collect();
+    for r in sqlx::query(
+        "select o.person_id as id, pr.matrikkel as a, pr.address as b \
+         from property_owners o join properties pr on pr.id = o.property_id",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap()
+    {
+        let entry = register.get_mut(&r.get::<i64, _>("id")).unwrap();
+        entry.0.push((r.get("a"), r.get("b")));
+    }
+    for r in sqlx::query(
+        "select g.guardian_id as id, c.birth_date as a, c.given_name as b \
+         from guardianships g join persons c on c.id = g.child_id",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap()
+    {
+        let entry = register.get_mut(&r.get::<i64, _>("id")).unwrap();
+        entry.1.push((r.get("a"), r.get("b")));
+    }
+    for (properties, children) in register.values_mut() {
+        properties.sort();
+        children.sort();
+    }
+    for (id, lists) in &register {
+        assert_eq!(
+            kept.get(id),
+            Some(lists),
+            "person {id}: the front page's lists differ from the register"
+        );
+    }
+    (
+        register.values().filter(|l| !l.0.is_empty()).count(),
+        register.values().filter(|l| !l.1.is_empty()).count(),
+    )
+}

@@ -48,6 +48,74 @@ async fn seeding_fills_every_group_the_test_login_offers() {
     assert_eq!(s.staff_users().await.unwrap().len(), 4);
 }
 
+/// Migration 0009 fills the front page's lists kept with each person from the register tables of
+/// a database that had them before: its own statement, run again on a seeded database whose lists
+/// were emptied, gives every person exactly their properties and children.
+#[tokio::test]
+async fn the_migration_that_keeps_the_front_page_lists_fills_them_from_the_register() {
+    let (_store, url) = store_and_url().await;
+    sqlx::any::install_default_drivers();
+    let db = sqlx::AnyPool::connect(&url).await.unwrap();
+    sqlx::query("update persons set dashboard_properties = null, dashboard_children = null")
+        .execute(&db)
+        .await
+        .unwrap();
+    let migration = if url.starts_with("postgres") {
+        include_str!("../../../minside-store/migrations/postgres/0009_dashboard_lists.sql")
+    } else {
+        include_str!("../../../minside-store/migrations/sqlite/0009_dashboard_lists.sql")
+    };
+    let fill = &migration[migration
+        .find("-- Fill the lists of the persons already there.")
+        .unwrap()..];
+    sqlx::raw_sql(fill).execute(&db).await.unwrap();
+    let (owners, guardians) = crate::helpers::front_page_lists_equal_the_register(&db).await;
+    assert!(
+        owners > 0 && guardians > 0,
+        "{owners} owners, {guardians} guardians"
+    );
+}
+
+/// The front page's lists follow every change to the register in the same transaction, whoever
+/// makes it: an owner added and one removed, an address and a matrikkel corrected, a guardianship
+/// added and one removed, a child renamed and their birth date corrected, a property deleted.
+#[tokio::test]
+async fn the_front_page_lists_follow_every_change_to_the_register() {
+    let (_store, url) = store_and_url().await;
+    sqlx::any::install_default_drivers();
+    let db = sqlx::AnyPool::connect(&url).await.unwrap();
+    let changes = [
+        "insert into property_owners (person_id, property_id) \
+         select (select min(id) from persons), max(id) from properties \
+         where id not in (select property_id from property_owners \
+         where person_id = (select min(id) from persons))",
+        "delete from property_owners where property_id = (select max(property_id) from property_owners)",
+        "update properties set address = 'Bryggen \"Gamle\" 7\\B, Åsane' \
+         where id = (select min(property_id) from property_owners)",
+        "update properties set matrikkel = '4601-999/1' \
+         where id = (select max(property_id) from property_owners)",
+        "insert into guardianships (guardian_id, child_id) \
+         select (select max(id) from persons), min(id) from persons \
+         where id not in (select child_id from guardianships where guardian_id = (select max(id) from persons))",
+        "delete from guardianships where child_id = (select max(child_id) from guardianships)",
+        "update persons set given_name = 'Åse Marie', birth_date = '2015-02-28' \
+         where id = (select min(child_id) from guardianships)",
+        "delete from properties where id = (select min(property_id) from property_owners \
+         where property_id <> (select min(property_id) from property_owners))",
+    ];
+    for change in changes {
+        let mut tx = db.begin().await.unwrap();
+        let done = sqlx::query(change).execute(&mut *tx).await.unwrap();
+        assert!(
+            done.rows_affected() > 0,
+            "the change did something: {change}"
+        );
+        tx.commit().await.unwrap();
+        let (owners, guardians) = crate::helpers::front_page_lists_equal_the_register(&db).await;
+        assert!(owners > 0 && guardians > 0, "after {change}");
+    }
+}
+
 #[tokio::test]
 async fn migrations_are_idempotent() {
     let url = fresh_database_url().await;
