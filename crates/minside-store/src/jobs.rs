@@ -241,13 +241,34 @@ pub(crate) async fn last_error(pool: &AnyPool, id: JobId) -> Result<Option<Strin
 
 /// Enqueues a `kind` job due at `run_at` unless one of that kind is already waiting (for jobs that
 /// gather work, like print batches: one waiting job takes everything queued before it runs).
+///
+/// On PostgreSQL the waiting job is locked until the caller's transaction ends: a worker's claim
+/// skips it meanwhile (`for update skip locked`), so the job cannot start, look for the work and
+/// find none before this transaction's work is committed — and then end, leaving that work with
+/// no job (two workers on PostgreSQL lost a letter for print that way, one run in many). A job a
+/// worker claimed first is no longer waiting: a new one is enqueued. SQLite has one writer at a
+/// time, so no claim can come between the check and the commit.
 pub(crate) async fn ensure_pending_in(
     tx: &mut impl Tx,
+    backend: Backend,
     kind: &str,
     payload: &str,
     run_at: Timestamp,
     now: Timestamp,
 ) -> Result<(), StoreError> {
+    if backend == Backend::Postgres {
+        let waiting = tx
+            .rows(
+                "select id from jobs where kind = $1 and payload = $2 and status = 'pending' \
+                 limit 1 for update",
+                &[Arg::Text(kind), Arg::Text(payload)],
+                |r| r.int("id"),
+            )
+            .await?;
+        if !waiting.is_empty() {
+            return Ok(());
+        }
+    }
     tx.exec(
         "insert into jobs (kind, payload, dedupe_key, status, attempts, run_at, created_at) \
          select $1, $4, null, 'pending', 0, $2, $3 \

@@ -559,6 +559,7 @@ impl minside_core::ports::Store for SqlStore {
         }
         in_transaction!(self, |tx| print::queue_all_in(
             tx,
+            self.backend,
             letter_ids,
             only_if_unread,
             reason,
@@ -619,7 +620,12 @@ impl minside_core::ports::Store for SqlStore {
         now: jiff::Timestamp,
     ) -> Result<(), StoreError> {
         in_transaction!(self, |tx| jobs::ensure_pending_in(
-            tx, kind, payload, run_at, now
+            tx,
+            self.backend,
+            kind,
+            payload,
+            run_at,
+            now
         ))
     }
 

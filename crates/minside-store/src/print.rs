@@ -17,6 +17,7 @@ use sqlx::{AnyPool, Row};
 /// many letters: a worker's claim takes them together).
 pub(crate) async fn queue_all_in(
     tx: &mut impl Tx,
+    backend: Backend,
     letter_ids: &[i64],
     only_if_unread: bool,
     reason: &str,
@@ -72,7 +73,7 @@ pub(crate) async fn queue_all_in(
         queued.extend(ids);
     }
     if !queued.is_empty() {
-        ensure_pending_in(tx, PRINT_BATCH, "{}", batch_at, now).await?;
+        ensure_pending_in(tx, backend, PRINT_BATCH, "{}", batch_at, now).await?;
     }
     queued.sort_unstable();
     Ok(queued)

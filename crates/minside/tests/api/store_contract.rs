@@ -116,6 +116,76 @@ async fn the_front_page_lists_follow_every_change_to_the_register() {
     }
 }
 
+/// A job that gathers work (the print batch: "one waiting job takes everything queued before it
+/// runs") is never left behind by a worker's claim that comes between the check that one is
+/// already waiting and the commit of the work just queued: the check waits for the claim, sees
+/// the job taken, and enqueues another. (Two workers on PostgreSQL lost a letter for print this
+/// way, one run in many: the claimed job looked for letters before the new one was committed.)
+#[tokio::test]
+async fn a_waiting_job_claimed_while_more_work_is_queued_is_followed_by_a_new_one() {
+    let (store, url) = store_and_url().await;
+    sqlx::any::install_default_drivers();
+    let now = FixedClock.now_();
+    store
+        .ensure_job("print_batch", "{}", now, now)
+        .await
+        .unwrap();
+    let db = sqlx::AnyPool::connect(&url).await.unwrap();
+    let pending = |db: sqlx::AnyPool| async move {
+        sqlx::query_scalar::<_, i64>(
+            "select count(*) from jobs where kind = 'print_batch' and status = 'pending'",
+        )
+        .fetch_one(&db)
+        .await
+        .unwrap()
+    };
+    assert_eq!(pending(db.clone()).await, 1);
+    // A worker claims the waiting job in a transaction of its own (on a thread of its own: on
+    // SQLite the store's writer waits for the write lock on its thread), and holds it a moment.
+    let (claimed_tx, claimed_rx) = std::sync::mpsc::channel();
+    let worker_url = url.clone();
+    let worker = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move {
+                let db = sqlx::AnyPool::connect(&worker_url).await.unwrap();
+                let mut tx = db.begin().await.unwrap();
+                let claimed = sqlx::query(
+                    "update jobs set status = 'running', locked_until = $1, attempts = attempts + 1 \
+                     where kind = 'print_batch' and status = 'pending'",
+                )
+                .bind(now.as_microsecond() + 60_000_000)
+                .execute(&mut *tx)
+                .await
+                .unwrap()
+                .rows_affected();
+                claimed_tx.send(claimed).unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+                tx.commit().await.unwrap();
+            });
+    });
+    assert_eq!(claimed_rx.recv().unwrap(), 1, "the worker claimed the job");
+    // Meanwhile more work is queued and its job ensured.
+    let started = std::time::Instant::now();
+    store
+        .ensure_job("print_batch", "{}", now, now)
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    worker.join().unwrap();
+    assert!(
+        waited >= std::time::Duration::from_millis(300),
+        "the check waited for the claim to end ({waited:?})"
+    );
+    assert_eq!(
+        pending(db.clone()).await,
+        1,
+        "a job waits for the work queued while the other was claimed"
+    );
+}
+
 #[tokio::test]
 async fn migrations_are_idempotent() {
     let url = fresh_database_url().await;
