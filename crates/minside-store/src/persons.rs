@@ -63,12 +63,12 @@ pub(crate) async fn by_fnr(
 /// join), their letter summary (when they have had letters; left join), and their properties and
 /// the children they are guardian for as JSON arrays of `[matrikkel, address]` and `[birth date,
 /// given name]` kept with the person (migration 0009: triggers keep them current with the
-/// register tables; sorted here). The session's columns are named as in `sessions.rs` (`s_…`). One row seeks the session
-/// and the person once: on SQLite about a quarter faster than three `union all` branches (main
-/// row, properties, children); on PostgreSQL, by pgbench at 300,000 residents, a third to a half
-/// more statements a second at 32 clients and a fifth to a third more with one (issue 4, report
-/// vm-12). The lists were two subqueries of the person until report vm-16: on PostgreSQL a
-/// quarter to a third of the statement's time.
+/// register tables; sorted here). The session's columns are named as in `sessions.rs` (`s_…`).
+/// One row seeks the session and the person once: on SQLite about a quarter faster than three
+/// `union all` branches (main row, properties, children); on PostgreSQL, by pgbench at 300,000
+/// residents, a third to a half more statements a second at 32 clients and a fifth to a third
+/// more with one (issue 4, report vm-12). The lists were two subqueries of the person until
+/// report vm-16: on PostgreSQL a quarter to a third of the statement's time.
 macro_rules! dashboard_sql {
     ($where:literal) => {
         concat!(
