@@ -68,7 +68,7 @@ pub(crate) async fn by_fnr(
 /// `union all` branches (main row, properties, children); on PostgreSQL, by pgbench at 300,000
 /// residents, a third to a half more statements a second at 32 clients and a fifth to a third
 /// more with one (issue 4, report vm-12). The lists were two subqueries of the person until
-/// report vm-16: on PostgreSQL a quarter to a third of the statement's time.
+/// 2026-12-03: on PostgreSQL a quarter to a third of the statement's time (issue 4).
 macro_rules! dashboard_sql {
     ($where:literal) => {
         concat!(
