@@ -324,7 +324,7 @@ impl minside_core::ports::Store for SqlStore {
         p: &minside_core::person::Population,
     ) -> Result<(), StoreError> {
         let _turn = self.write_turn().await;
-        population::insert(&self.writer, p).await
+        population::insert(&self.writer, self.backend, p).await
     }
 
     async fn population_size(&self) -> Result<i64, StoreError> {

@@ -1,7 +1,7 @@
 //! Bulk insert of register data (seeding): multi-row statements in one transaction.
 
 use crate::codec::{opt_ts, ts};
-use crate::db;
+use crate::{db, Backend};
 use minside_core::person::{ContactChannel, Population};
 use minside_core::ports::StoreError;
 use sqlx::any::AnyArguments;
@@ -30,8 +30,36 @@ fn channel<'q>(
         .bind(c.as_ref().and_then(|c| opt_ts(c.verified_at)))
 }
 
-pub(crate) async fn insert(pool: &AnyPool, p: &Population) -> Result<(), StoreError> {
+/// The statements that fill every person's front-page lists from the register tables: the end of
+/// migration 0009 (from its marker on), which fills them for a database that had persons before.
+fn fill_dashboard_lists(backend: Backend) -> &'static str {
+    const MARKER: &str = "-- Fill the lists of the persons already there";
+    let migration = match backend {
+        Backend::Sqlite => include_str!("../migrations/sqlite/0009_dashboard_lists.sql"),
+        Backend::Postgres => include_str!("../migrations/postgres/0009_dashboard_lists.sql"),
+    };
+    migration.find(MARKER).map_or("", |at| &migration[at..])
+}
+
+/// Loads the register in one transaction. The triggers of migration 0009 that keep the front
+/// page's lists current row by row are told to stand aside (`register_bulk_load`, seen by this
+/// transaction only), and the lists are filled once at the end, in one pass over each table.
+pub(crate) async fn insert(
+    pool: &AnyPool,
+    backend: Backend,
+    p: &Population,
+) -> Result<(), StoreError> {
+    let fill = fill_dashboard_lists(backend);
+    if fill.is_empty() {
+        return Err(StoreError::Database(
+            "migration 0009 has no statements to fill the front page's lists".into(),
+        ));
+    }
     let mut tx = pool.begin().await.map_err(db)?;
+    sqlx::query("insert into register_bulk_load (loading) values (1)")
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
     let mut ids: Vec<i64> = Vec::with_capacity(p.persons.len());
     for chunk in p.persons.chunks(CHUNK) {
         let sql = format!(
@@ -151,5 +179,12 @@ pub(crate) async fn insert(pool: &AnyPool, p: &Population) -> Result<(), StoreEr
             .await
             .map_err(db)?;
     }
+    for statement in fill.split(';').filter(|s| s.contains("update")) {
+        sqlx::query(statement).execute(&mut *tx).await.map_err(db)?;
+    }
+    sqlx::query("delete from register_bulk_load")
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
     tx.commit().await.map_err(db)
 }

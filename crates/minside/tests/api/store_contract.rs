@@ -66,7 +66,7 @@ async fn the_migration_that_keeps_the_front_page_lists_fills_them_from_the_regis
         include_str!("../../../minside-store/migrations/sqlite/0009_dashboard_lists.sql")
     };
     let fill = &migration[migration
-        .find("-- Fill the lists of the persons already there.")
+        .find("-- Fill the lists of the persons already there")
         .unwrap()..];
     sqlx::raw_sql(fill).execute(&db).await.unwrap();
     let (owners, guardians) = crate::helpers::front_page_lists_equal_the_register(&db).await;
