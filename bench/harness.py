@@ -476,9 +476,12 @@ def report(args, scales, pg_scales, delivery):
         yes = lambda ok: "yes" if ok else "**no**"
         i = big["ingest"]
         fallback_rate = d["printed_in_fallback"] / d["fallback_s"]
-        lines += [f"## Against the targets (largest scale run: {big['persons']:,} residents)", "",
+        # The SQLite rows are measured at the largest SQLite scale run, which a partial run may
+        # have kept below the 300,000 residents the targets name: the table says where.
+        at = "" if big["persons"] >= 300_000 else f" — measured at {big['persons']:,} only"
+        lines += [f"## Against the targets (SQLite at the largest scale run: {big['persons']:,} residents)", "",
                   "| target | measured | met? |", "|-|-|-|",
-                  f"| dashboard ≥ 1/3 of the static ceiling (SQLite, 300k residents) | 1/{d_static / d_rps:.1f} | {yes(d_rps * 3 >= d_static)} |",
+                  f"| dashboard ≥ 1/3 of the static ceiling (SQLite, 300k residents{at}) | 1/{d_static / d_rps:.1f} | {yes(d_rps * 3 >= d_static)} |",
                   f"| dashboard p99 < 10 ms at 32 connections | {med(dash[1], 'p99'):.1f} ms | {yes(med(dash[1], 'p99') < 10)} |",
                   pg_target_row(pg_scales, yes),
                   f"| inbox and letter within 2× of the dashboard | slowest page at {worst:.2f}× the dashboard's time | {yes(worst <= 2)} |",
