@@ -49,12 +49,6 @@ pub(crate) async fn insert(
     backend: Backend,
     p: &Population,
 ) -> Result<(), StoreError> {
-    let fill = fill_dashboard_lists(backend);
-    if fill.is_empty() {
-        return Err(StoreError::Database(
-            "migration 0009 has no statements to fill the front page's lists".into(),
-        ));
-    }
     let mut tx = pool.begin().await.map_err(db)?;
     sqlx::query("insert into register_bulk_load (loading) values (1)")
         .execute(&mut *tx)
@@ -179,7 +173,10 @@ pub(crate) async fn insert(
             .await
             .map_err(db)?;
     }
-    for statement in fill.split(';').filter(|s| s.contains("update")) {
+    for statement in fill_dashboard_lists(backend)
+        .split(';')
+        .filter(|s| s.contains("update"))
+    {
         sqlx::query(statement).execute(&mut *tx).await.map_err(db)?;
     }
     sqlx::query("delete from register_bulk_load")

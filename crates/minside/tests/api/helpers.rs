@@ -535,27 +535,23 @@ pub async fn front_page_lists_equal_the_register(db: &sqlx::AnyPool) -> (usize, 
         );
     }
     let mut register: Lists = kept.keys().map(|id| (*id, Default::default())).collect();
-    for r in sqlx::query(
+    // Each person's properties, then their children, as the register tables hold them.
+    let register_lists = [
         "select o.person_id as id, pr.matrikkel as a, pr.address as b \
          from property_owners o join properties pr on pr.id = o.property_id",
-    )
-    .fetch_all(db)
-    .await
-    .unwrap()
-    {
-        let entry = register.get_mut(&r.get::<i64, _>("id")).unwrap();
-        entry.0.push((r.get("a"), r.get("b")));
-    }
-    for r in sqlx::query(
         "select g.guardian_id as id, c.birth_date as a, c.given_name as b \
          from guardianships g join persons c on c.id = g.child_id",
-    )
-    .fetch_all(db)
-    .await
-    .unwrap()
-    {
-        let entry = register.get_mut(&r.get::<i64, _>("id")).unwrap();
-        entry.1.push((r.get("a"), r.get("b")));
+    ];
+    for (which, sql) in register_lists.into_iter().enumerate() {
+        for r in sqlx::query(sql).fetch_all(db).await.unwrap() {
+            let entry = register.get_mut(&r.get::<i64, _>("id")).unwrap();
+            let list = if which == 0 {
+                &mut entry.0
+            } else {
+                &mut entry.1
+            };
+            list.push((r.get("a"), r.get("b")));
+        }
     }
     for (properties, children) in register.values_mut() {
         properties.sort();
