@@ -311,18 +311,46 @@ pub(crate) async fn inbox(
     Ok(InboxPage { items, next })
 }
 
+/// The statement of a letter the resident opens, its documents a column of one JSON array of
+/// `[position, filename, mime_type, size_bytes, blob_key]` in position order.
+macro_rules! letter_for_recipient_sql {
+    ($documents:literal) => {
+        concat!(
+            "select id, public_id, title, sender_unit, body, created_at, read_at, marked_unread, archived_at, \
+             required_loa, archive_saksaar, archive_sekvensnummer, archive_journalpostnummer, response_options, \
+             response_deadline, answer_code, answered_at, reply_allowed, ",
+            $documents,
+            " as documents, (select count(*) from letter_replies r where r.letter_id = letters.id) as replies \
+             from letters where recipient_fnr = $1 and public_id = $2"
+        )
+    };
+}
+
+/// [`letter_for_recipient_sql`] on PostgreSQL and on SQLite.
+const LETTER_FOR_RECIPIENT_SQL: [&str; 2] = [
+    letter_for_recipient_sql!(
+        "(select coalesce(json_agg(json_build_array(d.position, d.filename, d.mime_type, d.size_bytes, \
+         d.blob_key) order by d.position), '[]')::text from letter_documents d where d.letter_id = letters.id)"
+    ),
+    letter_for_recipient_sql!(
+        "(select coalesce(json_group_array(json_array(d.position, d.filename, d.mime_type, d.size_bytes, \
+         d.blob_key) order by d.position), '[]') from letter_documents d where d.letter_id = letters.id)"
+    ),
+];
+
+/// A letter the resident opens, with its documents, in one statement (on PostgreSQL each
+/// statement is a round trip, and the letter page read the letter, its documents and its replies
+/// one after the other); the replies are read only when the letter has some.
 pub(crate) async fn for_recipient(
     reader: Reader<'_>,
+    postgres: bool,
     fnr: &minside_core::ident::Fodselsnummer,
     public_id: &str,
 ) -> Result<Option<minside_core::letters::LetterView>, StoreError> {
     use minside_core::letters::{ArchiveRef, LetterView};
-    let Some(mut letter) = reader
+    let Some((mut letter, documents, replies)) = reader
         .optional(
-            "select id, public_id, title, sender_unit, body, created_at, read_at, marked_unread, archived_at, \
-             required_loa, archive_saksaar, archive_sekvensnummer, archive_journalpostnummer, response_options, \
-             response_deadline, answer_code, answered_at, reply_allowed \
-             from letters where recipient_fnr = $1 and public_id = $2",
+            LETTER_FOR_RECIPIENT_SQL[usize::from(!postgres)],
             &[Arg::Text(fnr.as_str()), Arg::Text(public_id)],
             |r| {
                 let archive_ref = match (
@@ -336,7 +364,7 @@ pub(crate) async fn for_recipient(
                     }),
                     _ => None,
                 };
-                Ok(LetterView {
+                let letter = LetterView {
                     reply_allowed: r.int("reply_allowed")? == 1,
                     replies: Vec::new(),
                     id: r.int("id")?,
@@ -358,22 +386,31 @@ pub(crate) async fn for_recipient(
                         _ => None,
                     },
                     documents: Vec::new(),
-                })
+                };
+                Ok((letter, r.text("documents")?, r.int("replies")?))
             },
         )
         .await?
     else {
         return Ok(None);
     };
-    letter.documents = reader
-        .all(
-            "select position, filename, mime_type, size_bytes, blob_key from letter_documents \
-             where letter_id = $1 order by position",
-            &[Arg::Int(letter.id)],
-            document_meta,
-        )
-        .await?;
-    letter.replies = crate::replies::for_letter(reader, letter.id).await?;
+    let listed: Vec<(i64, String, String, i64, String)> = serde_json::from_str(&documents)
+        .map_err(|e| StoreError::Corrupt(format!("letter_documents: {e}")))?;
+    letter.documents = listed
+        .into_iter()
+        .map(|(position, filename, mime_type, size_bytes, blob_key)| {
+            minside_core::letters::DocumentMeta {
+                position,
+                filename,
+                mime_type,
+                size_bytes,
+                blob_key,
+            }
+        })
+        .collect();
+    if replies > 0 {
+        letter.replies = crate::replies::for_letter(reader, letter.id).await?;
+    }
     Ok(Some(letter))
 }
 

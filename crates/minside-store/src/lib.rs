@@ -491,7 +491,13 @@ impl minside_core::ports::Store for SqlStore {
         fnr: &minside_core::ident::Fodselsnummer,
         public_id: &str,
     ) -> Result<Option<minside_core::letters::LetterView>, StoreError> {
-        letters::for_recipient(self.reader(), fnr, public_id).await
+        letters::for_recipient(
+            self.reader(),
+            self.backend == Backend::Postgres,
+            fnr,
+            public_id,
+        )
+        .await
     }
 
     async fn mark_letter_read(
