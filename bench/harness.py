@@ -245,9 +245,10 @@ def new_file_kernel_us(directory, files=1000, size=50 * 1024):
     """Kernel CPU (µs) to write one document-sized file, as the server writes each letter's
     document: into a file of its own, new pages of the OS's page cache (no flush, so that this
     is CPU, not the disk); and, for comparison, the same bytes written again over pages already
-    cached. On bare metal both are a few µs; on a virtual machine whose host takes back the
-    memory the guest frees (a balloon with free page reporting), each new page may first cost
-    the host a fault, and then every document does. Measured beside the documents' directory."""
+    cached. Where memory is the machine's own the two are close; on a virtual machine whose host
+    takes back the memory the guest frees (a balloon with free page reporting), each new page may
+    first cost the host a fault, and then every document does (vm-17: 63–227 µs against 17–20).
+    Measured in the server's data directory, where the documents are."""
     path = os.path.join(directory, f"minside-bench-pages-{os.getpid()}")
     os.makedirs(path, exist_ok=True)
     data = os.urandom(size)
