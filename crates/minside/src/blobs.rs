@@ -1,19 +1,34 @@
 //! Document storage in a directory (the embedded default). Keys are relative paths of
-//! `[a-z0-9-/]`; writes go to a temporary file renamed into place, so readers never see half a
-//! document. Production can use object storage behind the same port.
+//! `[a-z0-9-/]`. A document is on the disk before `put` returns (the letter's transaction
+//! commits after it, `durable.rs`), and readers never see half a document: a new key is written
+//! in place and flushed before anything refers to it, a key written again goes to a temporary
+//! file renamed into place. Production can use object storage behind the same port.
+//!
+//! New documents written at the same time share their flush ([`GroupFlush`]): one `syncfs` of
+//! the directory's file system makes every document written before it durable. Before, each
+//! document was flushed on its own, then renamed, then its directory flushed: with letters
+//! through the API at 16 connections that cost the server 0.8–1.25 ms of kernel CPU a letter
+//! against 0.62–0.71 ms now, and 785–955 letters a second against 978–1,116 (SQLite, 10k
+//! residents, alternated runs on one virtual machine; issue 4).
 
 use minside_core::ports::{BlobError, Blobs};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 
 /// Blobs under one directory.
 #[derive(Debug, Clone)]
 pub struct DirBlobs {
     root: PathBuf,
+    flushes: Arc<GroupFlush>,
 }
 
 impl DirBlobs {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self {
+            root: root.into(),
+            flushes: Arc::default(),
+        }
     }
 
     fn path(&self, key: &str) -> Result<PathBuf, BlobError> {
@@ -37,9 +52,10 @@ impl Blobs for DirBlobs {
         let path = self.path(key)?;
         let root = self.root.clone();
         let bytes = bytes.to_vec();
+        let flushes = Arc::clone(&self.flushes);
         // One trip to the blocking pool for the whole write (each `tokio::fs` call is a trip of
         // its own, and the waking of a pool thread cost more than the copy of the document).
-        tokio::task::spawn_blocking(move || write_atomically(&root, &path, &bytes))
+        tokio::task::spawn_blocking(move || store(&root, &path, &bytes, &flushes))
             .await
             .map_err(|e| BlobError::Io(e.to_string()))?
             .map_err(|e| BlobError::Io(e.to_string()))
@@ -51,6 +67,138 @@ impl Blobs for DirBlobs {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(BlobError::NotFound),
             Err(e) => Err(BlobError::Io(e.to_string())),
         }
+    }
+}
+
+/// Creates `path`, which must not exist yet, with `bytes`, not flushed (see [`GroupFlush`]); the
+/// directory is made when it is missing. A write that fails removes the file, so that a retry
+/// with the same key finds none.
+#[cfg_attr(not(target_os = "linux"), expect(dead_code))]
+fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let create = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+    };
+    let mut file = match create() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            create()?
+        }
+        other => other?,
+    };
+    file.write_all(bytes).inspect_err(|_| {
+        let _ = std::fs::remove_file(path);
+    })
+}
+
+/// Stores `bytes` under `path`, on the disk when it returns: a new document is written in
+/// place and flushed together with the others written meanwhile; one written again replaces the
+/// old one whole.
+#[cfg(target_os = "linux")]
+fn store(root: &Path, path: &Path, bytes: &[u8], flushes: &GroupFlush) -> std::io::Result<()> {
+    match write_new(path, bytes) {
+        Ok(()) => flushes.wait(|| flush_file_system(root)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            write_atomically(root, path, bytes)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Without `syncfs` each document is flushed on its own.
+#[cfg(not(target_os = "linux"))]
+fn store(root: &Path, path: &Path, bytes: &[u8], _: &GroupFlush) -> std::io::Result<()> {
+    write_atomically(root, path, bytes)
+}
+
+/// Makes everything written on the file system of `root` durable: the new documents' bytes,
+/// their names and any directories made for them (`syncfs`: it writes and flushes whatever else
+/// on that file system waits to be written as well, so the documents are best kept on a file
+/// system of their own when much else is written there).
+#[cfg(target_os = "linux")]
+fn flush_file_system(root: &Path) -> std::io::Result<()> {
+    rustix::fs::syncfs(std::fs::File::open(root)?).map_err(std::io::Error::from)
+}
+
+/// Flushes shared by the writers that wait at the same time (group commit): a writer joins the
+/// round that the next flush will cover; when no flush is running, the first writer of that
+/// round runs it for everyone in it, and those who join meanwhile make up the next round. A flush
+/// covers what was written before it started, so a writer that joins after its write is covered
+/// by its round's flush; a flush that fails fails for each writer of its round.
+#[derive(Debug, Default)]
+pub(crate) struct GroupFlush {
+    state: Mutex<FlushState>,
+    done: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct FlushState {
+    /// The round the next flush covers, once somebody waits for it.
+    next: Option<Arc<Round>>,
+    /// Whether a flush is running.
+    flushing: bool,
+    /// Flushes run so far (for tests).
+    flushes: u64,
+}
+
+#[derive(Debug, Default)]
+struct Round {
+    outcome: OnceLock<Result<(), String>>,
+}
+
+impl GroupFlush {
+    /// Returns once a flush that started after this call has ended: its outcome. `flush` runs
+    /// on this thread if this writer is the one to run its round's flush.
+    #[cfg_attr(not(target_os = "linux"), expect(dead_code))]
+    pub(crate) fn wait(&self, flush: impl Fn() -> std::io::Result<()>) -> std::io::Result<()> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mine = Arc::clone(state.next.get_or_insert_with(Arc::default));
+        loop {
+            if let Some(outcome) = mine.outcome.get() {
+                return outcome.clone().map_err(std::io::Error::other);
+            }
+            if !state.flushing {
+                // Nobody flushes and this round has not been flushed: it is still the next one.
+                let round = state.next.take().unwrap_or_else(|| Arc::clone(&mine));
+                state.flushing = true;
+                drop(state);
+                let outcome = flush().map_err(|e| e.to_string());
+                let _ = round.outcome.set(outcome);
+                state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+                state.flushing = false;
+                state.flushes += 1;
+                self.done.notify_all();
+                continue;
+            }
+            state = self
+                .done
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// How many writers wait for the next round (not the one being flushed).
+    #[cfg(test)]
+    fn waiting_for_next(&self) -> usize {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .next
+            .as_ref()
+            .map_or(0, |r| Arc::strong_count(r) - 1)
+    }
+
+    /// How many flushes have run.
+    #[cfg(test)]
+    pub(crate) fn flushes(&self) -> u64 {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .flushes
     }
 }
 
@@ -128,6 +276,114 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, ["1-ab-0", "2-ab-0"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Runs `writers` threads that wait on `group` while its first writer's flush is held open,
+    /// then lets that flush end; what each of the others got, and how often the flush they
+    /// passed (`then`) ran.
+    fn join_during_a_flush(
+        group: &Arc<GroupFlush>,
+        writers: usize,
+        then: fn() -> std::io::Result<()>,
+    ) -> (Vec<std::io::Result<()>>, usize) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (started, running) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let first = {
+            let group = Arc::clone(group);
+            std::thread::spawn(move || {
+                group.wait(|| {
+                    started.send(()).unwrap();
+                    released.recv().unwrap();
+                    Ok(())
+                })
+            })
+        };
+        running.recv().unwrap();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let others: Vec<_> = (0..writers)
+            .map(|_| {
+                let (group, ran) = (Arc::clone(group), Arc::clone(&ran));
+                std::thread::spawn(move || {
+                    group.wait(|| {
+                        ran.fetch_add(1, Ordering::SeqCst);
+                        then()
+                    })
+                })
+            })
+            .collect();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while group.waiting_for_next() < writers {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the writers never joined"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        release.send(()).unwrap();
+        first.join().unwrap().unwrap();
+        let got = others.into_iter().map(|t| t.join().unwrap()).collect();
+        (got, ran.load(Ordering::SeqCst))
+    }
+
+    /// Writers that come while a flush runs are not answered by it (it may have started before
+    /// their writes): they wait for the next one, and all of them share it.
+    #[test]
+    fn writers_that_come_during_a_flush_share_the_next_one() {
+        let group = Arc::new(GroupFlush::default());
+        let (got, ran) = join_during_a_flush(&group, 8, || Ok(()));
+        assert!(got.iter().all(Result::is_ok));
+        assert_eq!(ran, 1, "one flush for the eight writers");
+        assert_eq!(group.flushes(), 2);
+    }
+
+    /// A flush that fails fails for every writer it was run for, and the next writer gets a
+    /// flush of its own.
+    #[test]
+    fn a_failed_flush_fails_each_of_its_writers_and_the_next_writer_flushes_again() {
+        let group = Arc::new(GroupFlush::default());
+        let (got, ran) = join_during_a_flush(&group, 4, || Err(std::io::Error::other("disk gone")));
+        assert_eq!(ran, 1);
+        for g in got {
+            assert_eq!(g.unwrap_err().to_string(), "disk gone");
+        }
+        group.wait(|| Ok(())).unwrap();
+        assert_eq!(group.flushes(), 3);
+    }
+
+    /// Documents stored at the same time all arrive whole, each under its own name, with at
+    /// most one flush each (fewer when they overlap).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn documents_stored_at_once_all_arrive_whole() {
+        let dir = std::env::temp_dir().join(format!("minside-blobs-many-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let blobs = DirBlobs::new(&dir);
+        let puts: Vec<_> = (0..32)
+            .map(|i| {
+                let blobs = blobs.clone();
+                tokio::spawn(async move {
+                    let key = minside_core::ports::document_key("letters", &format!("{i}-cd"), 0);
+                    blobs
+                        .put(&key, format!("document {i}").as_bytes())
+                        .await
+                        .map(|()| key)
+                })
+            })
+            .collect();
+        for (i, put) in puts.into_iter().enumerate() {
+            let key = put.await.unwrap().unwrap();
+            assert_eq!(
+                blobs.get(&key).await.unwrap(),
+                format!("document {i}").as_bytes()
+            );
+        }
+        let flushes = blobs.flushes.flushes();
+        assert!((1..=32).contains(&flushes), "{flushes} flushes");
+        assert_eq!(
+            std::fs::read_dir(dir.join("letters/cd")).unwrap().count(),
+            32
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
