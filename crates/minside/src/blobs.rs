@@ -21,6 +21,9 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 pub struct DirBlobs {
     root: PathBuf,
     flushes: Arc<GroupFlush>,
+    /// The directory, open from before the first document is written until the last flush (see
+    /// [`flush_file_system`]).
+    opened: Arc<OnceLock<std::fs::File>>,
 }
 
 impl DirBlobs {
@@ -28,6 +31,7 @@ impl DirBlobs {
         Self {
             root: root.into(),
             flushes: Arc::default(),
+            opened: Arc::default(),
         }
     }
 
@@ -53,9 +57,10 @@ impl Blobs for DirBlobs {
         let root = self.root.clone();
         let bytes = bytes.to_vec();
         let flushes = Arc::clone(&self.flushes);
+        let opened = Arc::clone(&self.opened);
         // One trip to the blocking pool for the whole write (each `tokio::fs` call is a trip of
         // its own, and the waking of a pool thread cost more than the copy of the document).
-        tokio::task::spawn_blocking(move || store(&root, &path, &bytes, &flushes))
+        tokio::task::spawn_blocking(move || store(&root, &path, &bytes, &flushes, &opened))
             .await
             .map_err(|e| BlobError::Io(e.to_string()))?
             .map_err(|e| BlobError::Io(e.to_string()))
@@ -99,9 +104,16 @@ fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// place and flushed together with the others written meanwhile; one written again replaces the
 /// old one whole.
 #[cfg(target_os = "linux")]
-fn store(root: &Path, path: &Path, bytes: &[u8], flushes: &GroupFlush) -> std::io::Result<()> {
+fn store(
+    root: &Path,
+    path: &Path,
+    bytes: &[u8],
+    flushes: &GroupFlush,
+    opened: &OnceLock<std::fs::File>,
+) -> std::io::Result<()> {
+    let dir = open_once(opened, root)?;
     match write_new(path, bytes) {
-        Ok(()) => flushes.wait(|| flush_file_system(root)),
+        Ok(()) => flushes.wait(|| flush_file_system(dir)),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             write_atomically(root, path, bytes)
         }
@@ -111,17 +123,40 @@ fn store(root: &Path, path: &Path, bytes: &[u8], flushes: &GroupFlush) -> std::i
 
 /// Without `syncfs` each document is flushed on its own.
 #[cfg(not(target_os = "linux"))]
-fn store(root: &Path, path: &Path, bytes: &[u8], _: &GroupFlush) -> std::io::Result<()> {
+fn store(
+    root: &Path,
+    path: &Path,
+    bytes: &[u8],
+    _: &GroupFlush,
+    _: &OnceLock<std::fs::File>,
+) -> std::io::Result<()> {
     write_atomically(root, path, bytes)
 }
 
-/// Makes everything written on the file system of `root` durable: the new documents' bytes,
-/// their names and any directories made for them (`syncfs`: it writes and flushes whatever else
-/// on that file system waits to be written as well, so the documents are best kept on a file
-/// system of their own when much else is written there).
+/// `root`, made if missing and opened the first time; the same open directory after that.
 #[cfg(target_os = "linux")]
-fn flush_file_system(root: &Path) -> std::io::Result<()> {
-    rustix::fs::syncfs(std::fs::File::open(root)?).map_err(std::io::Error::from)
+fn open_once<'a>(
+    opened: &'a OnceLock<std::fs::File>,
+    root: &Path,
+) -> std::io::Result<&'a std::fs::File> {
+    if let Some(dir) = opened.get() {
+        return Ok(dir);
+    }
+    std::fs::create_dir_all(root)?;
+    let dir = std::fs::File::open(root)?;
+    Ok(opened.get_or_init(|| dir))
+}
+
+/// Makes everything written on the file system of the open directory `dir` durable: the new
+/// documents' bytes, their names and any directories made for them (`syncfs`: it writes and
+/// flushes whatever else on that file system waits to be written as well, so the documents are
+/// best kept on a file system of their own when much else is written there). `syncfs` reports a
+/// write that failed on the file system since the directory was opened (once per open file), so
+/// the directory stays open from before the first document was written: a document the kernel
+/// failed to write in the background before a flush began still fails that flush.
+#[cfg(target_os = "linux")]
+fn flush_file_system(dir: &std::fs::File) -> std::io::Result<()> {
+    rustix::fs::syncfs(dir).map_err(std::io::Error::from)
 }
 
 /// Flushes shared by the writers that wait at the same time (group commit): a writer joins the
