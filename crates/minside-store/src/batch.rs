@@ -135,7 +135,7 @@ async fn run<T: Clone + Send + 'static>(inner: Arc<Inner<T>>) {
     }
 }
 
-/// Sessions per statement at most.
+/// Keys (sessions, letters) per statement at most.
 const SESSIONS_PER_STATEMENT: usize = 64;
 
 /// Reads by session key on `pool`, those asked for together in one statement: `one` reads the
@@ -152,8 +152,23 @@ pub(crate) fn by_session<T: Clone + Send + 'static>(
     many: &'static str,
     map: fn(&SessionKey, &dyn Cols) -> Result<T, StoreError>,
 ) -> Coalescer<T> {
+    by_key(pool, max_connections, one, many, "s_key", move |key, r| {
+        map(&SessionKey(key.to_owned()), r)
+    })
+}
+
+/// Reads by a text key as [`by_session`] does, each row naming its key in `key_column`.
+pub(crate) fn by_key<T: Clone + Send + 'static>(
+    pool: AnyPool,
+    max_connections: u32,
+    one: &'static str,
+    many: &'static str,
+    key_column: &'static str,
+    map: impl Fn(&str, &dyn Cols) -> Result<T, StoreError> + Send + Sync + 'static,
+) -> Coalescer<T> {
+    let map = Arc::new(map);
     let read: ReadMany<T> = Arc::new(move |keys: Vec<String>| {
-        let pool = pool.clone();
+        let (pool, map) = (pool.clone(), Arc::clone(&map));
         Box::pin(async move {
             let json;
             let (sql, arg) = match keys.as_slice() {
@@ -170,9 +185,9 @@ pub(crate) fn by_session<T: Clone + Send + 'static>(
             };
             reader
                 .all(sql, &[arg], |r| {
-                    let key = SessionKey(r.text("s_key")?);
+                    let key = r.text(key_column)?;
                     let row = map(&key, r);
-                    Ok((key.0, row))
+                    Ok((key, row))
                 })
                 .await
         })

@@ -56,6 +56,7 @@ pub struct SqlStore {
 struct Together {
     dashboards: batch::Coalescer<persons::DashboardRow>,
     sessions: batch::Coalescer<minside_core::session::Session>,
+    letters: batch::Coalescer<letters::LetterRow>,
 }
 
 /// Runs a write transaction written against [`write::Tx`] in the store's write turn: on a SQLite
@@ -141,6 +142,7 @@ impl SqlStore {
             std::sync::Arc::new(Together {
                 dashboards: persons::dashboard_reads(pool.clone(), options.max_connections),
                 sessions: sessions::reads(pool.clone(), options.max_connections),
+                letters: letters::recipient_reads(pool.clone(), options.max_connections),
             })
         });
         Ok(Self {
@@ -494,6 +496,7 @@ impl minside_core::ports::Store for SqlStore {
         letters::for_recipient(
             self.reader(),
             self.backend == Backend::Postgres,
+            self.together.as_ref().map(|t| &t.letters),
             fnr,
             public_id,
         )

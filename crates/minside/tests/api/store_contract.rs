@@ -409,6 +409,77 @@ async fn front_pages_and_sessions_asked_for_at_once_each_get_their_own() {
     assert_eq!(data.iter().filter(|d| d.register.is_none()).count(), 1);
 }
 
+/// Many residents' letters asked for at once (on PostgreSQL read together, several to a
+/// statement) each come back exactly as asked for alone, with their documents in order; a
+/// letter asked for by someone else than its recipient, or an id that does not exist, gets none,
+/// and the same letter asked for twice gets it twice.
+#[tokio::test]
+async fn letters_asked_for_at_once_each_get_their_own_and_only_their_recipient_gets_one() {
+    use minside_core::letters::{DocumentType, NewDocument};
+    let s = std::sync::Arc::new(store().await);
+    let people = s.login_candidates(12).await.unwrap();
+    let mut asks: Vec<(Fodselsnummer, String)> = Vec::new();
+    for (i, c) in people.iter().enumerate() {
+        let id = format!("together-{i}");
+        let mut letter = contract_letter(&c.fnr, &id, &id);
+        for n in 0..i % 3 {
+            letter.draft.documents.push(NewDocument {
+                filename: format!("vedlegg-{n}.pdf"),
+                doc_type: DocumentType::Pdf,
+                content: b"%PDF-1.7".to_vec(),
+                exclude_from_print: false,
+            });
+            letter.blob_keys.push(format!("letters/together/{i}-{n}"));
+        }
+        s.create_letter(&letter, &[]).await.unwrap();
+        asks.push((c.fnr.clone(), id));
+    }
+    let (first, second) = (people[0].fnr.clone(), people[1].fnr.clone());
+    asks.push((second.clone(), "together-0".into()));
+    asks.push((first.clone(), "together-1".into()));
+    asks.push((first.clone(), "no-such-letter".into()));
+    asks.push((first.clone(), "together-0".into()));
+    let asks: Vec<_> = asks.iter().cycle().take(asks.len() * 3).cloned().collect();
+    assert!(asks.len() > 40, "{}", asks.len());
+
+    let mut alone = Vec::new();
+    for (fnr, id) in &asks {
+        alone.push(s.letter_for_recipient(fnr, id).await.unwrap());
+    }
+    let together: Vec<_> = asks
+        .iter()
+        .map(|(fnr, id)| {
+            let (s, fnr, id) = (std::sync::Arc::clone(&s), fnr.clone(), id.clone());
+            tokio::spawn(async move { s.letter_for_recipient(&fnr, &id).await.unwrap() })
+        })
+        .collect();
+    for (((fnr, id), alone), together) in asks.iter().zip(&alone).zip(together) {
+        let together = together.await.unwrap();
+        assert_eq!(&together, alone, "{id}");
+        let own = id
+            .strip_prefix("together-")
+            .and_then(|n| n.parse::<usize>().ok());
+        match (own, &together) {
+            (Some(n), Some(letter)) => {
+                assert_eq!(
+                    fnr, &people[n].fnr,
+                    "{id} shown to another than its recipient"
+                );
+                assert_eq!(&letter.public_id, id);
+                let names: Vec<_> = letter
+                    .documents
+                    .iter()
+                    .map(|d| d.filename.clone())
+                    .collect();
+                let expected: Vec<_> = (0..n % 3).map(|k| format!("vedlegg-{k}.pdf")).collect();
+                assert_eq!(names, expected, "{id}");
+            }
+            (Some(n), None) => assert_ne!(fnr, &people[n].fnr, "{id} not found for its recipient"),
+            (None, found) => assert!(found.is_none(), "{id}"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_read_for_staff_and_its_log_entry_commit_together_and_unknown_persons_log_nothing() {
     let s = store().await;
