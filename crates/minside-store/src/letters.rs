@@ -234,12 +234,116 @@ pub(crate) async fn status_view(
     }))
 }
 
+/// The first page of a resident's inbox (all letters not archived, no search) on PostgreSQL, by
+/// `<fødselsnummer> <rows>`: for the key `$1`, or for each key in the JSON array `$1`, its key in
+/// `i_key` and its letters as one JSON array in `items`, newest first, each
+/// `[id, public_id, title, sender_unit, created_at, read_at, marked_unread, response_deadline,
+/// answered_at, response_options]`.
+macro_rules! inbox_first_pages_sql {
+    ($keys:expr) => {
+        concat!(
+            "select k.key as i_key, (select coalesce(json_agg(json_build_array(l.id, l.public_id, l.title, \
+             l.sender_unit, l.created_at, l.read_at, l.marked_unread, l.response_deadline, l.answered_at, \
+             l.response_options) order by l.created_at desc, l.id desc), '[]')::text from (select id, public_id, \
+             title, sender_unit, created_at, read_at, marked_unread, response_deadline, answered_at, \
+             response_options from letters where recipient_fnr = split_part(k.key, ' ', 1) \
+             and archived_at is null order by created_at desc, id desc \
+             limit split_part(k.key, ' ', 2)::bigint) l) as items from ",
+            $keys
+        )
+    };
+}
+const INBOX_FIRST_PAGE_SQL: &str = inbox_first_pages_sql!("(select $1::text) as k(key)");
+const INBOX_FIRST_PAGES_SQL: &str =
+    inbox_first_pages_sql!("json_array_elements_text($1::json) as k(key)");
+
+/// The first inbox pages residents open, on PostgreSQL one statement for those asked for
+/// together (`batch.rs`): the page that nearly every visit to the inbox shows. Other pages,
+/// filters and searches are read one at a time.
+pub(crate) fn first_page_reads(pool: AnyPool, max_connections: u32) -> Coalescer<String> {
+    crate::batch::by_key(
+        pool,
+        max_connections,
+        INBOX_FIRST_PAGE_SQL,
+        INBOX_FIRST_PAGES_SQL,
+        "i_key",
+        |_, r| r.text("items"),
+    )
+}
+
+/// A line of the inbox as [`inbox_first_pages_sql`] lists it.
+type InboxJson = (
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+);
+
+fn inbox_line(
+    line: InboxJson,
+) -> Result<
+    (
+        minside_core::letters::InboxCursor,
+        minside_core::letters::InboxItem,
+    ),
+    StoreError,
+> {
+    let (
+        id,
+        public_id,
+        title,
+        sender_unit,
+        created,
+        read_at,
+        marked_unread,
+        deadline,
+        answered,
+        options,
+    ) = line;
+    let created_at = from_ts(created)?;
+    Ok((
+        minside_core::letters::InboxCursor { created_at, id },
+        minside_core::letters::InboxItem {
+            public_id,
+            title,
+            sender_unit,
+            created_at,
+            read: read_at.is_some() && marked_unread == 0,
+            response_deadline: deadline.map(from_ts).transpose()?,
+            answered: answered.is_some(),
+            options: parse_options(options)?,
+        },
+    ))
+}
+
 pub(crate) async fn inbox(
     reader: Reader<'_>,
+    first_pages: Option<&Coalescer<String>>,
     fnr: &minside_core::ident::Fodselsnummer,
     q: &minside_core::letters::InboxQuery,
 ) -> Result<minside_core::letters::InboxPage, StoreError> {
-    use minside_core::letters::{InboxCursor, InboxFilter, InboxItem, InboxPage};
+    use minside_core::letters::{InboxCursor, InboxFilter, InboxItem};
+    if let Some(together) = first_pages.filter(|_| {
+        q.filter == InboxFilter::All && q.search.is_none() && q.after.is_none() && q.limit >= 0
+    }) {
+        let key = format!("{} {}", fnr.as_str(), q.limit + 1);
+        let lines: Vec<InboxJson> = match together.get(&key).await? {
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| StoreError::Corrupt(format!("inbox: {e}")))?,
+            None => Vec::new(),
+        };
+        let rows = lines
+            .into_iter()
+            .map(inbox_line)
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(page_of(rows, q.limit));
+    }
     // $1 recipient, $2 now, $3 limit + 1, $4/$5 cursor, $6 search pattern
     let filter = match q.filter {
         InboxFilter::All => "archived_at is null",
@@ -301,15 +405,27 @@ pub(crate) async fn inbox(
             },
         )
         .await?;
-    let more = rows.len() as i64 > q.limit;
+    Ok(page_of(rows, q.limit))
+}
+
+/// A page of at most `limit` lines from `limit + 1` read: the next page starts after the last
+/// line shown when there was one more.
+fn page_of(
+    rows: Vec<(
+        minside_core::letters::InboxCursor,
+        minside_core::letters::InboxItem,
+    )>,
+    limit: i64,
+) -> minside_core::letters::InboxPage {
+    let more = rows.len() as i64 > limit;
     let mut items = Vec::new();
     let mut last = None;
-    for (cursor, item) in rows.into_iter().take(usize::try_from(q.limit).unwrap_or(0)) {
+    for (cursor, item) in rows.into_iter().take(usize::try_from(limit).unwrap_or(0)) {
         last = Some(cursor);
         items.push(item);
     }
     let next = if more { last } else { None };
-    Ok(InboxPage { items, next })
+    minside_core::letters::InboxPage { items, next }
 }
 
 /// The statement of a letter the resident opens, its documents a column of one JSON array of

@@ -57,6 +57,7 @@ struct Together {
     dashboards: batch::Coalescer<persons::DashboardRow>,
     sessions: batch::Coalescer<minside_core::session::Session>,
     letters: batch::Coalescer<letters::LetterRow>,
+    inboxes: batch::Coalescer<String>,
 }
 
 /// Runs a write transaction written against [`write::Tx`] in the store's write turn: on a SQLite
@@ -143,6 +144,7 @@ impl SqlStore {
                 dashboards: persons::dashboard_reads(pool.clone(), options.max_connections),
                 sessions: sessions::reads(pool.clone(), options.max_connections),
                 letters: letters::recipient_reads(pool.clone(), options.max_connections),
+                inboxes: letters::first_page_reads(pool.clone(), options.max_connections),
             })
         });
         Ok(Self {
@@ -478,7 +480,8 @@ impl minside_core::ports::Store for SqlStore {
         fnr: &minside_core::ident::Fodselsnummer,
         query: &minside_core::letters::InboxQuery,
     ) -> Result<minside_core::letters::InboxPage, StoreError> {
-        letters::inbox(self.reader(), fnr, query).await
+        let first_pages = self.together.as_ref().map(|t| &t.inboxes);
+        letters::inbox(self.reader(), first_pages, fnr, query).await
     }
 
     async fn inbox_counts(

@@ -480,6 +480,76 @@ async fn letters_asked_for_at_once_each_get_their_own_and_only_their_recipient_g
     }
 }
 
+/// Many residents' first inbox pages asked for at once (on PostgreSQL read together, several to
+/// a statement) are each the resident's own page exactly as the general query lists it (here:
+/// the same query with a search every title matches): newest first, archived letters left out,
+/// read and unread as marked, and where the next page starts.
+#[tokio::test]
+async fn first_inbox_pages_asked_for_at_once_each_list_their_own_letters() {
+    use minside_core::letters::{InboxFilter, InboxQuery};
+    use minside_core::ports::Clock;
+    let s = std::sync::Arc::new(store().await);
+    let people = s.login_candidates(12).await.unwrap();
+    for (i, c) in people.iter().enumerate().take(6) {
+        for n in 0..4 {
+            let id = format!("inbox-{i}-{n}");
+            let mut letter = contract_letter(&c.fnr, &id, &id);
+            letter.created_at = FixedClock.now() + jiff::SignedDuration::from_secs(n);
+            s.create_letter(&letter, &[]).await.unwrap();
+        }
+        let newest = s
+            .letter_for_recipient(&c.fnr, &format!("inbox-{i}-3"))
+            .await;
+        let newest = newest.unwrap().unwrap();
+        s.set_letter_archived(newest.id, true, FixedClock.now())
+            .await
+            .unwrap();
+        let read = s
+            .letter_for_recipient(&c.fnr, &format!("inbox-{i}-1"))
+            .await;
+        s.mark_letter_read(read.unwrap().unwrap().id, FixedClock.now())
+            .await
+            .unwrap();
+    }
+    let first = |search: Option<String>| InboxQuery {
+        filter: InboxFilter::All,
+        search,
+        after: None,
+        limit: 2,
+        now: FixedClock.now(),
+    };
+    let asks: Vec<Fodselsnummer> = people
+        .iter()
+        .cycle()
+        .take(48)
+        .map(|c| c.fnr.clone())
+        .collect();
+    let mut general = Vec::new();
+    for fnr in &asks {
+        general.push(s.inbox(fnr, &first(Some(String::new()))).await.unwrap());
+    }
+    let together: Vec<_> = asks
+        .iter()
+        .map(|fnr| {
+            let (s, fnr, q) = (std::sync::Arc::clone(&s), fnr.clone(), first(None));
+            tokio::spawn(async move { s.inbox(&fnr, &q).await.unwrap() })
+        })
+        .collect();
+    for ((fnr, general), together) in asks.iter().zip(&general).zip(together) {
+        assert_eq!(&together.await.unwrap(), general, "{}", fnr.as_str());
+    }
+    // What was compared: the pages of the residents given letters here list the two newest not
+    // archived, the older one read, and go on to a next page.
+    let page = &general[0];
+    let ids: Vec<_> = page.items.iter().map(|i| i.public_id.as_str()).collect();
+    assert_eq!(ids, ["inbox-0-2", "inbox-0-1"]);
+    assert_eq!(
+        page.items.iter().map(|i| i.read).collect::<Vec<_>>(),
+        [false, true]
+    );
+    assert!(page.next.is_some());
+}
+
 #[tokio::test]
 async fn a_read_for_staff_and_its_log_entry_commit_together_and_unknown_persons_log_nothing() {
     let s = store().await;
