@@ -135,8 +135,8 @@ async fn run<T: Clone + Send + 'static>(inner: Arc<Inner<T>>) {
     }
 }
 
-/// Keys (sessions, letters) per statement at most.
-const SESSIONS_PER_STATEMENT: usize = 64;
+/// Keys (sessions, letters, inbox pages) per statement at most.
+const KEYS_PER_STATEMENT: usize = 64;
 
 /// Reads by session key on `pool`, those asked for together in one statement: `one` reads the
 /// session whose key is `$1`, `many` those whose keys are in the JSON array `$1` (the `Any`
@@ -193,7 +193,7 @@ pub(crate) fn by_key<T: Clone + Send + 'static>(
         })
     });
     let running = usize::try_from(max_connections / 4).unwrap_or(1);
-    Coalescer::new(read, running, SESSIONS_PER_STATEMENT)
+    Coalescer::new(read, running, KEYS_PER_STATEMENT)
 }
 
 /// Sends each waiting request its row (a key asked for twice gets it twice).

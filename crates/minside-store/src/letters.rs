@@ -452,18 +452,13 @@ macro_rules! documents_postgres {
     };
 }
 
-/// [`letter_for_recipient_sql`] on PostgreSQL and on SQLite, for one recipient's letter.
-const LETTER_FOR_RECIPIENT_SQL: [&str; 2] = [
-    letter_for_recipient_sql!(
-        documents_postgres!(),
-        " from letters where recipient_fnr = $1 and public_id = $2"
-    ),
-    letter_for_recipient_sql!(
-        "(select coalesce(json_group_array(json_array(d.position, d.filename, d.mime_type, d.size_bytes, \
-         d.blob_key) order by d.position), '[]') from letter_documents d where d.letter_id = letters.id)",
-        " from letters where recipient_fnr = $1 and public_id = $2"
-    ),
-];
+/// [`letter_for_recipient_sql`] on SQLite, for one recipient's letter (PostgreSQL reads letters
+/// by [`recipient_key`], together with other requests').
+const LETTER_FOR_RECIPIENT_SQL_SQLITE: &str = letter_for_recipient_sql!(
+    "(select coalesce(json_group_array(json_array(d.position, d.filename, d.mime_type, d.size_bytes, \
+     d.blob_key) order by d.position), '[]') from letter_documents d where d.letter_id = letters.id)",
+    " from letters where recipient_fnr = $1 and public_id = $2"
+);
 
 /// On PostgreSQL, by [`recipient_key`]: the letter whose key is `$1`, and the letters whose keys
 /// are in the JSON array `$1` (found by their public ids, then kept only where the recipient is
@@ -545,11 +540,11 @@ pub(crate) fn recipient_reads(pool: AnyPool, max_connections: u32) -> Coalescer<
 
 /// A letter the resident opens, with its documents, in one statement (on PostgreSQL each
 /// statement is a round trip, and the letter page read the letter, its documents and its replies
-/// one after the other; there it is read together with other requests' letters when `together`
-/// is given); the replies are read only when the letter has some.
+/// one after the other); the replies are read only when the letter has some. `together` is
+/// PostgreSQL's reader of letters asked for at once (the store makes one for every PostgreSQL
+/// database); without it the store is SQLite.
 pub(crate) async fn for_recipient(
     reader: Reader<'_>,
-    postgres: bool,
     together: Option<&Coalescer<LetterRow>>,
     fnr: &minside_core::ident::Fodselsnummer,
     public_id: &str,
@@ -559,7 +554,7 @@ pub(crate) async fn for_recipient(
         None => {
             reader
                 .optional(
-                    LETTER_FOR_RECIPIENT_SQL[usize::from(!postgres)],
+                    LETTER_FOR_RECIPIENT_SQL_SQLITE,
                     &[Arg::Text(fnr.as_str()), Arg::Text(public_id)],
                     letter_row,
                 )

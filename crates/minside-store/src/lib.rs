@@ -498,7 +498,6 @@ impl minside_core::ports::Store for SqlStore {
     ) -> Result<Option<minside_core::letters::LetterView>, StoreError> {
         letters::for_recipient(
             self.reader(),
-            self.backend == Backend::Postgres,
             self.together.as_ref().map(|t| &t.letters),
             fnr,
             public_id,
