@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -37,6 +38,30 @@ def wrk(url, script, conns, duration, env):
         raise RuntimeError(out)
     keys = ["rps", "p50", "p90", "p99", "max", "errors", "non2xx"]
     return {k: float(v) for k, v in zip(keys, m.groups())}
+
+
+def check_ceiling(static_url, page, work):
+    """The ceiling must serve the dashboard's own bytes. nginx started as root answers through a
+    worker running as `nobody`; when that user cannot read the file it answers 403 with a short
+    body and an error-log line per request, which is not the ceiling (every report before
+    2026-12-03-vm-19 measured that: the harness did not look)."""
+    try:
+        with urllib.request.urlopen(static_url) as r:
+            body = r.read()
+    except urllib.error.HTTPError as e:
+        log = open(os.path.join(work, "nginx.err"), errors="replace").read()[-500:]
+        raise SystemExit(f"nginx answered {e.code} for the static page, not the page:\n{log}")
+    if body != page:
+        raise SystemExit(f"nginx served {len(body)} bytes, not the dashboard's {len(page)}")
+
+
+def static_run(static_url, conns, duration):
+    """One wrk run against the ceiling; a run with any error or non-2xx answer is not a ceiling."""
+    r = wrk(static_url, os.path.join(HERE, "static.lua"), conns, duration, {})
+    if r["errors"] or r["non2xx"]:
+        raise SystemExit(f"the static ceiling answered {r['non2xx']:.0f} non-2xx and {r['errors']:.0f} errors "
+                         f"at {conns} connections: not a ceiling")
+    return r
 
 
 def cpu_seconds(pid):
@@ -116,6 +141,7 @@ def measure_scale(args, persons, work):
     nginx = subprocess.Popen(["nginx", "-c", conf, "-p", work])
     time.sleep(0.5)
     static_url = f"http://127.0.0.1:{port}/dashboard.html"
+    check_ceiling(static_url, page, work)
     results = {}
     statement = None
     cpu0, wall0 = cpu_seconds(server.pid), time.time()
@@ -123,7 +149,7 @@ def measure_scale(args, persons, work):
         for page_name in PAGES:
             a, b = [], []
             for _ in range(args.runs):
-                a.append(wrk(static_url, os.path.join(HERE, "static.lua"), conns, args.duration, {}))
+                a.append(static_run(static_url, conns, args.duration))
                 b.append(wrk(base, os.path.join(HERE, "load.lua"), conns, args.duration,
                              {"PAGE": page_name, "SESSIONS": sessions}))
             results[(conns, page_name)] = (a, b)
@@ -199,7 +225,7 @@ def database_alone(args, db, statement, static_url, work):
         f.write(f"\\set n random(1, {len(keys)})\n" + statement.replace("$1", chosen) + ";\n")
     a, b = [], []
     for _ in range(args.runs):
-        a.append(wrk(static_url, os.path.join(HERE, "static.lua"), 32, args.duration, {}))
+        a.append(static_run(static_url, 32, args.duration))
         b.append(pgbench(db, script, 32, args.duration))
     return {"static": med(a, "rps"), "rps": med(b, "rps"), "avg_ms": med(b, "avg_ms"), "residents": len(keys)}
 
@@ -548,6 +574,8 @@ def main():
     p.add_argument("--out", default=None, help="directory for the report and charts (default: bench/results)")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="minside-bench-") as work:
+        # Made 0700; nginx's worker (user nobody when started as root) must reach the static file.
+        os.chmod(work, 0o755)
         args.engine = "sqlite"
         scales = [measure_scale(args, n, work) for n in args.scales]
         pg_scales = []
