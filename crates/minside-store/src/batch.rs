@@ -138,13 +138,22 @@ async fn run<T: Clone + Send + 'static>(inner: Arc<Inner<T>>) {
 /// Keys (sessions, letters, inbox pages) per statement at most.
 const KEYS_PER_STATEMENT: usize = 64;
 
+/// Statements of one coalescer running at once: one per two of this machine's cores, at most a
+/// quarter of the pool's connections (two of the default eight), at least one. Each statement
+/// takes every key that arrived while the others ran, and more at once split the same load into
+/// smaller statements. On two cores, with PostgreSQL beside minside, one at a time does best: the
+/// dashboard at 10,000 residents and 32 connections 19.3–20.9k a second with two at once and
+/// 20.6–22.1k with one, the letter page 13.2–13.5k and 15.0k, the inbox the same (four at once
+/// had done 13–21k beside two's 18–23k; issue 4, reports vm-15 and vm-19).
+fn statements_at_once(max_connections: u32, cores: usize) -> usize {
+    let pool_quarter = usize::try_from(max_connections / 4).unwrap_or(1).max(1);
+    (cores / 2).clamp(1, pool_quarter)
+}
+
 /// Reads by session key on `pool`, those asked for together in one statement: `one` reads the
 /// session whose key is `$1`, `many` those whose keys are in the JSON array `$1` (the `Any`
 /// driver binds no arrays); each row names its session's key in `s_key` and `map` reads the rest.
-/// At most a quarter of the pool's connections read at once (two of the default eight): each
-/// statement takes every key that arrived while the others ran, and more at once would split the
-/// same load into smaller statements (the dashboard at 10,000 residents on two cores: two at once
-/// 18–23k a second, four 13–21k; issue 4, report vm-15).
+/// [`statements_at_once`] of them run at once.
 pub(crate) fn by_session<T: Clone + Send + 'static>(
     pool: AnyPool,
     max_connections: u32,
@@ -192,8 +201,12 @@ pub(crate) fn by_key<T: Clone + Send + 'static>(
                 .await
         })
     });
-    let running = usize::try_from(max_connections / 4).unwrap_or(1);
-    Coalescer::new(read, running, KEYS_PER_STATEMENT)
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    Coalescer::new(
+        read,
+        statements_at_once(max_connections, cores),
+        KEYS_PER_STATEMENT,
+    )
 }
 
 /// Sends each waiting request its row (a key asked for twice gets it twice).
@@ -220,7 +233,7 @@ fn answer<T: Clone>(batch: Vec<(String, oneshot::Sender<Answer<T>>)>, rows: Rows
 
 #[cfg(test)]
 mod tests {
-    use super::{Coalescer, ReadMany, Rows};
+    use super::{statements_at_once, Coalescer, ReadMany, Rows};
     use minside_core::ports::StoreError;
     use std::sync::{Arc, Mutex};
     use tokio::sync::Semaphore;
@@ -272,6 +285,20 @@ mod tests {
             })
         });
         (f, read)
+    }
+
+    /// One statement at a time on a small machine, one per two cores on a larger one, never more
+    /// than a quarter of the pool's connections, never none.
+    #[test]
+    fn statements_at_once_grow_with_the_cores_up_to_a_quarter_of_the_pool() {
+        assert_eq!(statements_at_once(8, 1), 1);
+        assert_eq!(statements_at_once(8, 2), 1);
+        assert_eq!(statements_at_once(8, 3), 1);
+        assert_eq!(statements_at_once(8, 4), 2);
+        assert_eq!(statements_at_once(8, 64), 2);
+        assert_eq!(statements_at_once(32, 16), 8);
+        assert_eq!(statements_at_once(32, 64), 8);
+        assert_eq!(statements_at_once(2, 16), 1);
     }
 
     async fn settle() {
