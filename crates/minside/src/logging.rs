@@ -162,6 +162,186 @@ impl<'a, W: Write + Send + 'static> MakeWriter<'a> for BatchedWriter<W> {
     }
 }
 
+/// The log line of an event, as `tracing_subscriber`'s default format writes it without targets
+/// (`2026-12-03T17:50:00.490412Z  INFO request method=GET status=200`), written without going
+/// through `fmt::Formatter` where it can be helped: the request log writes a line per request,
+/// and the default format's time stamp and fields were 8 % of the dashboard's instructions
+/// (bench/, issue 4). The date and time to the second are formatted once a second per thread.
+pub struct Line;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for Line
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let ansi = writer.has_ansi_escapes();
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "a log line's time stamp is the machine's clock, as tracing's own format takes it"
+        )]
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let mut line = String::with_capacity(128);
+        if ansi {
+            line.push_str("\x1b[2m");
+        }
+        push_time(&mut line, now.as_secs(), now.subsec_micros());
+        if ansi {
+            line.push_str("\x1b[0m");
+        }
+        let (level, color) = match *event.metadata().level() {
+            Level::ERROR => ("ERROR", "31"),
+            Level::WARN => (" WARN", "33"),
+            Level::INFO => (" INFO", "32"),
+            Level::DEBUG => ("DEBUG", "34"),
+            Level::TRACE => ("TRACE", "35"),
+        };
+        line.push(' ');
+        if ansi {
+            line.push_str("\x1b[");
+            line.push_str(color);
+            line.push('m');
+        }
+        line.push_str(level);
+        if ansi {
+            line.push_str("\x1b[0m");
+        }
+        line.push(' ');
+        let mut fields = Fields {
+            line,
+            first: true,
+            ansi,
+        };
+        event.record(&mut fields);
+        fields.line.push('\n');
+        writer.write_str(&fields.line)
+    }
+}
+
+/// `secs` since the epoch (and `micros`) as RFC 3339 in UTC to the microsecond.
+fn push_time(line: &mut String, secs: u64, micros: u32) {
+    thread_local! {
+        static SECOND: std::cell::RefCell<(u64, String)> = const {
+            std::cell::RefCell::new((u64::MAX, String::new()))
+        };
+    }
+    SECOND.with_borrow_mut(|(second, text)| {
+        if *second != secs {
+            let at = i64::try_from(secs)
+                .ok()
+                .and_then(|s| jiff::Timestamp::from_second(s).ok())
+                .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+            *text = at.strftime("%Y-%m-%dT%H:%M:%S").to_string();
+            *second = secs;
+        }
+        line.push_str(text);
+    });
+    line.push('.');
+    push_digits(line, u64::from(micros), 6);
+    line.push('Z');
+}
+
+/// `n` in decimal, padded with zeros to `width`.
+fn push_digits(line: &mut String, n: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let (mut n, mut at) = (n, digits.len());
+    while n > 0 || at == digits.len() {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    let start = at.min(digits.len().saturating_sub(width));
+    for d in &digits[start..] {
+        line.push(char::from(*d));
+    }
+}
+
+/// An event's message and fields, as the default format writes them (`message` bare, strings
+/// quoted, `%` values as they display).
+struct Fields {
+    line: String,
+    first: bool,
+    ansi: bool,
+}
+
+impl Fields {
+    fn name(&mut self, field: &tracing::field::Field) {
+        if !std::mem::take(&mut self.first) {
+            self.line.push(' ');
+        }
+        let name = field.name();
+        if name != "message" {
+            let name = name.strip_prefix("r#").unwrap_or(name);
+            if self.ansi {
+                self.line.push_str("\x1b[3m");
+                self.line.push_str(name);
+                self.line.push_str("\x1b[0m\x1b[2m=\x1b[0m");
+            } else {
+                self.line.push_str(name);
+                self.line.push('=');
+            }
+        }
+    }
+}
+
+impl tracing::field::Visit for Fields {
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        self.name(field);
+        push_digits(&mut self.line, value, 1);
+    }
+
+    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+        self.name(field);
+        if value < 0 {
+            self.line.push('-');
+        }
+        push_digits(&mut self.line, value.unsigned_abs(), 1);
+    }
+
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            self.name(field);
+            self.line.push_str(value);
+        } else {
+            self.record_debug(field, &value);
+        }
+    }
+
+    fn record_error(
+        &mut self,
+        field: &tracing::field::Field,
+        value: &(dyn std::error::Error + 'static),
+    ) {
+        use std::fmt::Write as _;
+        self.name(field);
+        let _ = write!(self.line, "{value}");
+        let mut source = value.source();
+        if source.is_some() {
+            let _ = write!(self.line, " {}.sources=[", field.name());
+            let mut first = true;
+            while let Some(s) = source {
+                let _ = write!(self.line, "{}{s}", if first { "" } else { ", " });
+                first = false;
+                source = s.source();
+            }
+            self.line.push(']');
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        use std::fmt::Write as _;
+        self.name(field);
+        let _ = write!(self.line, "{value:?}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +378,85 @@ mod tests {
             None => w.make_writer(),
         };
         out.write_all(text.as_bytes()).unwrap();
+    }
+
+    /// The same events through `tracing_subscriber`'s default format (without targets) and
+    /// through [`Line`] give the same lines, but for the time stamp, which is now's in RFC 3339
+    /// to the microsecond.
+    #[test]
+    fn lines_are_what_the_default_format_writes() {
+        #[derive(Debug)]
+        struct Inner;
+        impl std::fmt::Display for Inner {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("disk full")
+            }
+        }
+        impl std::error::Error for Inner {}
+        #[derive(Debug)]
+        struct Outer(Inner);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("write failed")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let events = || {
+            let method = "GET";
+            tracing::info!(target: "minside::request", method = %method, route = "/min-side",
+                status = 200u16, latency_ms = %"0.024", "request");
+            tracing::warn!(
+                removed = -3i64,
+                ok = true,
+                ratio = 0.5f64,
+                "purged {} sessions",
+                3
+            );
+            let e = Outer(Inner);
+            tracing::error!(
+                error = &e as &(dyn std::error::Error + 'static),
+                r#type = "x",
+                "failed"
+            );
+            tracing::info!(n = u64::MAX, zero = 0u64, "edge");
+        };
+        let write = |ours: bool| {
+            let sink = Sink::default();
+            let out = sink.clone();
+            let builder = tracing_subscriber::fmt()
+                .with_ansi(false)
+                .with_writer(move || out.clone());
+            if ours {
+                let subscriber = builder.event_format(Line).finish();
+                tracing::subscriber::with_default(subscriber, events);
+            } else {
+                let subscriber = builder.with_target(false).finish();
+                tracing::subscriber::with_default(subscriber, events);
+            }
+            sink.text()
+        };
+        let (default, ours) = (write(false), write(true));
+        assert_eq!(default.lines().count(), 4, "{default}");
+        let stamp = "2026-12-03T17:50:00.490412Z".len();
+        for (d, o) in default.lines().zip(ours.lines()) {
+            assert_eq!(o.get(stamp..), d.get(stamp..), "{o}");
+            // Written just after the default format's line, by the same clock.
+            let at: jiff::Timestamp = o[..stamp].parse().unwrap();
+            let default_at: jiff::Timestamp = d[..stamp].parse().unwrap();
+            let after = at.duration_since(default_at);
+            assert!(after.as_secs() < 5 && !after.is_negative(), "{o}");
+            assert_eq!(o.as_bytes()[stamp - 8], b'.');
+        }
+        assert!(ours.contains(" INFO request method=GET route=\"/min-side\" status=200"));
+        assert!(ours.contains("error=write failed error.sources=[disk full] type=\"x\""));
+        // Before 1970-01-01T00:00:10 the micro-seconds are still six digits, and so are years.
+        let mut line = String::new();
+        push_time(&mut line, 9, 7);
+        assert_eq!(line, "1970-01-01T00:00:09.000007Z");
     }
 
     /// Info lines wait in the buffer and then reach the log in their order, within the interval.

@@ -86,9 +86,9 @@ fn init_logging() -> minside::logging::LogGuard<std::io::Stderr> {
     let (writer, guard) = minside::logging::batched(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false)
         .with_writer(writer)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .event_format(minside::logging::Line)
         .init();
     guard
 }
