@@ -166,10 +166,13 @@ impl ColumnNames {
 
     fn index(&self, column: &str) -> Result<usize, StoreError> {
         let n = self.ends.len();
-        let first = self.next.get();
-        let found = (0..n)
-            .map(|k| (first + k) % n)
-            .find(|&i| self.name(i) == column.as_bytes());
+        let next = self.next.get();
+        // The column after the last one found, then that one again (a mapping that checks a
+        // column and then reads it), then all of them.
+        let found = [next % n.max(1), next.wrapping_sub(1)]
+            .into_iter()
+            .chain((0..n).map(|k| (next + k) % n))
+            .find(|&i| i < n && self.name(i) == column.as_bytes());
         match found {
             Some(i) => {
                 self.next.set(i + 1);
@@ -440,11 +443,16 @@ mod tests {
                 r.int("s_kind")?,
                 r.text("kind_name")?,
                 r.opt_text("note")?,
+                r.opt_text("note")?,
                 r.text("echo")?,
+                r.int("kind")?,
             ))
         })
         .unwrap();
-        assert_eq!(rows, vec![(2, 1, "a".to_owned(), None, "x".to_owned())]);
+        assert_eq!(
+            rows,
+            vec![(2, 1, "a".to_owned(), None, None, "x".to_owned(), 2)]
+        );
         let missing = rows_on(&c, sql, &[Arg::Text("x")], |r: &dyn Cols| r.int("kin"));
         assert!(
             matches!(&missing, Err(minside_core::ports::StoreError::Database(m)) if m.contains("kin")),
