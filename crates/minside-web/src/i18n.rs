@@ -32,6 +32,15 @@ impl Lang {
         }
     }
 
+    /// The message naming this language in every language ("Nynorsk").
+    pub fn label_key(self) -> &'static str {
+        match self {
+            Self::Nb => "lang-nb",
+            Self::Nn => "lang-nn",
+            Self::En => "lang-en",
+        }
+    }
+
     pub fn from_code(code: &str) -> Option<Self> {
         match code.trim().to_ascii_lowercase().as_str() {
             "nb" | "no" | "nb-no" | "no-no" => Some(Self::Nb),
@@ -81,29 +90,51 @@ pub struct I18nError(&'static str);
 pub struct I18n {
     bundles: Vec<(Lang, FluentBundle<FluentResource>)>,
     plain: Vec<(Lang, Messages<String>)>,
+    /// The same, escaped for HTML once: templates write them as they are ([`Tr::h`]).
+    escaped: Vec<(Lang, Messages<String>)>,
     filled: Vec<(Lang, Messages<Vec<Part>>)>,
 }
 
-/// Messages by their id. A page looks up some twenty ids; with the standard library's SipHash
-/// that was ~3 % of the dashboard's instructions (bench/, issue 4). The ids are our own, from the
-/// embedded files, never chosen by a visitor, so a hash that resists chosen collisions is not
-/// needed: FNV-1a.
+/// Messages by their id. A page looks up some twenty-five ids; with the standard library's
+/// SipHash that was ~3 % of the dashboard's instructions, with FNV-1a over each byte still ~200
+/// instructions a look-up (bench/, issue 4). The ids are our own, from the embedded files, never
+/// chosen by a visitor, so a hash that resists chosen collisions is not needed: [`IdHasher`].
 type Messages<V> = HashMap<String, V, BuildHasherDefault<IdHasher>>;
 
-/// FNV-1a (64 bits) over the bytes written.
+/// A multiplicative hash over eight bytes at a time (each word rotated into the state and
+/// multiplied by an odd constant, as rustc's own "Fx" hash does), then the length: message ids
+/// are 8 to 30 bytes, so a look-up hashes three to five words.
+#[derive(Default)]
 struct IdHasher(u64);
 
-impl Default for IdHasher {
-    fn default() -> Self {
-        Self(0xcbf2_9ce4_8422_2325)
+impl IdHasher {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::K);
     }
 }
 
 impl Hasher for IdHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(w);
+            self.add(u64::from_le_bytes(word));
         }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+        // The length, so that ids that differ only by trailing zero bytes differ.
+        self.add(bytes.len() as u64);
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.add(u64::from(byte));
     }
 
     fn finish(&self) -> u64 {
@@ -142,7 +173,8 @@ pub(crate) const SOURCES: [(Lang, &str, &str); 3] = [
 
 impl I18n {
     pub fn load() -> Result<Self, I18nError> {
-        let (mut bundles, mut plain, mut filled) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut bundles, mut plain, mut filled, mut escaped) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (lang, code, src) in SOURCES {
             let res = FluentResource::try_new(src.to_owned()).map_err(|_| I18nError(code))?;
             let mut ids = Vec::new();
@@ -168,14 +200,20 @@ impl I18n {
                     let text = bundle.format_pattern(pattern, None, &mut errors);
                     errors.is_empty().then(|| (key, text.into_owned()))
                 })
+                .collect::<Messages<String>>();
+            let html = formatted
+                .iter()
+                .map(|(key, text)| (key.clone(), escape_html(text)))
                 .collect();
             bundles.push((lang, bundle));
             plain.push((lang, formatted));
+            escaped.push((lang, html));
             filled.push((lang, with_parts));
         }
         Ok(Self {
             bundles,
             plain,
+            escaped,
             filled,
         })
     }
@@ -200,6 +238,12 @@ impl I18n {
     /// The message `key` when it takes no arguments.
     fn plain(&self, lang: Lang, key: &str) -> Option<&str> {
         let (_, messages) = self.plain.iter().find(|(l, _)| *l == lang)?;
+        messages.get(key).map(String::as_str)
+    }
+
+    /// The message `key`, escaped for HTML, when it takes no arguments.
+    fn escaped(&self, lang: Lang, key: &str) -> Option<&str> {
+        let (_, messages) = self.escaped.iter().find(|(l, _)| *l == lang)?;
         messages.get(key).map(String::as_str)
     }
 
@@ -254,6 +298,40 @@ impl askama::FastWritable for Message<'_> {
     }
 }
 
+/// Text escaped for HTML exactly as askama escapes a value written by a template.
+fn escape_html(text: &str) -> String {
+    use askama::filters::Escaper;
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    // Writing into a String does not fail.
+    let _ = askama::filters::Html.write_escaped_str(&mut out, text);
+    out
+}
+
+/// A translated message already escaped for HTML: templates write it as it is. A page writes
+/// some twenty messages; escaping each on every request was ~5 % of the dashboard's
+/// instructions (bench/, issue 4), so messages without arguments are escaped once at startup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escaped<'a>(Cow<'a, str>);
+
+impl std::fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl askama::FastWritable for Escaped<'_> {
+    fn write_into<W: std::fmt::Write + ?Sized>(
+        &self,
+        dest: &mut W,
+        _: &dyn askama::Values,
+    ) -> askama::Result<()> {
+        Ok(dest.write_str(&self.0)?)
+    }
+}
+
+/// Escaped by construction ([`Tr::h`] is the only way to make one).
+impl askama::filters::HtmlSafe for Escaped<'_> {}
+
 /// The translator a page renders with.
 #[derive(Clone)]
 pub struct Tr {
@@ -271,6 +349,15 @@ impl Tr {
         Message(match self.i18n.plain(self.lang, key) {
             Some(text) => Cow::Borrowed(text),
             None => Cow::Owned(self.i18n.format(self.lang, key, None)),
+        })
+    }
+
+    /// The message `key` for a template: escaped for HTML (once, at startup, when it takes no
+    /// arguments), so that askama writes it without escaping it again.
+    pub fn h(&self, key: &str) -> Escaped<'_> {
+        Escaped(match self.i18n.escaped(self.lang, key) {
+            Some(html) => Cow::Borrowed(html),
+            None => Cow::Owned(escape_html(&self.i18n.format(self.lang, key, None))),
         })
     }
 
@@ -326,17 +413,75 @@ mod tests {
         );
     }
 
-    /// The message table's hash is FNV-1a, 64 bits (the published test vectors).
+    /// A message a template writes through `h` (escaped once, at startup) is exactly what askama
+    /// writes for the same message through `t` (escaped as it is written), in every language and
+    /// for a message with characters HTML gives a meaning.
     #[test]
-    fn message_ids_are_hashed_with_fnv_1a() {
-        let fnv = |s: &str| {
+    fn messages_escaped_at_startup_are_what_askama_writes() {
+        use askama::Template;
+        #[derive(Template)]
+        #[template(
+            source = "<p title=\"{{ tr.t(key) }}\">{{ tr.h(key) }}</p>",
+            ext = "html"
+        )]
+        struct Both<'a> {
+            tr: &'a Tr,
+            key: &'a str,
+        }
+        let i18n = Arc::new(I18n::load().unwrap());
+        let mut special = 0;
+        for (lang, _, src) in SOURCES {
+            let tr = Tr::new(i18n.clone(), lang);
+            for key in keys(src) {
+                let page = Both { tr: &tr, key: &key }.render().unwrap();
+                let (title, body) = page
+                    .strip_prefix("<p title=\"")
+                    .and_then(|p| p.strip_suffix("</p>"))
+                    .and_then(|p| p.split_once("\">"))
+                    .unwrap();
+                assert_eq!(title, body, "{key} in {}", lang.code());
+                if tr.t(&key).contains(['&', '<', '>', '"', '\'']) {
+                    special += 1;
+                    assert_ne!(body, &*tr.t(&key), "{key} was not escaped");
+                }
+            }
+        }
+        assert!(
+            special > 0,
+            "no message with a character to escape was checked"
+        );
+        let escaped = escape_html("a <b> & \"c\" 'd'");
+        assert_eq!(escaped, "a &#60;b&#62; &#38; &#34;c&#34; &#39;d&#39;");
+    }
+
+    /// The message table's hash tells every id of ours apart within each language's table (it
+    /// needs no more: a collision would only cost a comparison) and spreads them over the high
+    /// bits the table's buckets are chosen by; an id and the same id with a byte more differ.
+    #[test]
+    fn message_ids_hash_apart() {
+        use std::hash::Hash;
+        let hash = |s: &str| {
             let mut h = IdHasher::default();
-            h.write(s.as_bytes());
+            s.hash(&mut h);
             h.finish()
         };
-        assert_eq!(fnv(""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv("a"), 0xaf63_dc4c_8601_ec8c);
-        assert_eq!(fnv("foobar"), 0x8594_4171_f739_67e8);
+        for (_, code, src) in SOURCES {
+            let ids = keys(src);
+            let hashes: std::collections::HashSet<u64> = ids.iter().map(|k| hash(k)).collect();
+            assert_eq!(hashes.len(), ids.len(), "{code}: two ids hash alike");
+            let top: std::collections::HashSet<u64> = hashes.iter().map(|h| h >> 57).collect();
+            // Uniform hashes of n ids take about 128 * (1 - e^(-n/128)) of the 128 values.
+            let n = ids.len() as f64;
+            let expected = 128.0 * (1.0 - (-n / 128.0).exp());
+            assert!(
+                top.len() as f64 > 0.8 * expected,
+                "{code}: {} of 128 top-7-bit values for {n} ids",
+                top.len()
+            );
+        }
+        assert_ne!(hash("lang-nb"), hash("lang-nb\0"));
+        assert_ne!(hash("inbox-title"), hash("inbox-titl"));
+        assert_eq!(hash("dashboard-title"), hash("dashboard-title"));
     }
 
     #[test]

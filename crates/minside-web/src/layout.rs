@@ -45,7 +45,7 @@ impl Layout {
             .iter()
             .map(|l| LangLink {
                 code: l.code(),
-                label: tr.t(&format!("lang-{}", l.code())).into_owned(),
+                label: tr.t(l.label_key()).into_owned(),
                 href: format!("/lang/{}?return_to={encoded}", l.code()),
                 current: *l == lang,
             })

@@ -199,17 +199,10 @@ pub fn router(state: AppState) -> Router {
     if state.test_idp.is_some() {
         app = app.nest("/test-idp", test_idp::routes());
     }
-    let secure = state.config.secure_cookies;
-    let mut app = app
-        .fallback(pages::public::not_found)
+    app.fallback(pages::public::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            pages::public::error_pages,
+            pages::public::frame,
         ))
-        .layer(axum::middleware::from_fn(security::security_headers));
-    if secure {
-        app = app.layer(axum::middleware::from_fn(security::hsts));
-    }
-    app.layer(axum::middleware::from_fn(security::request_log))
         .with_state(state)
 }

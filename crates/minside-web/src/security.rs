@@ -1,9 +1,8 @@
 //! Security plumbing: random tokens, cookies, CSRF, safe redirects, response headers, and the
 //! request log line (route template only, so a number typed into a URL never reaches a log).
 
-use axum::extract::{MatchedPath, Request};
-use axum::http::{header, HeaderMap, HeaderValue};
-use axum::middleware::Next;
+use axum::extract::MatchedPath;
+use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::response::Response;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -131,12 +130,12 @@ pub fn safe_return_to(candidate: Option<&str>, fallback: &str) -> String {
 }
 
 /// Headers every response gets: a strict CSP (no scripts, no inline styles, no framing),
-/// no sniffing, no referrer, and no caching of pages that may hold personal data.
-pub async fn security_headers(req: Request, next: Next) -> Response {
-    let is_static = req.uri().path().starts_with("/static/");
-    let mut res = next.run(req).await;
+/// no sniffing, no referrer, no caching of pages that may hold personal data (`is_static`: the
+/// assets under `/static/` set their own caching), and `Strict-Transport-Security` when the
+/// portal is served over HTTPS (`hsts`).
+pub fn add_security_headers(res: &mut Response, is_static: bool, hsts: bool) {
     let h = res.headers_mut();
-    // Room for the headers below (and HSTS) at once instead of growing the map twice.
+    // Room for the headers below at once instead of growing the map twice.
     h.reserve(6);
     h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(
         "default-src 'none'; style-src 'self'; img-src 'self' data:; font-src 'self'; base-uri 'none'; frame-ancestors 'none'",
@@ -155,37 +154,35 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         h.entry(header::CACHE_CONTROL)
             .or_insert(HeaderValue::from_static("no-store"));
     }
-    res
+    if hsts {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
 }
 
-/// Adds `Strict-Transport-Security` when the portal is served over HTTPS.
-pub async fn hsts(req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
-    res.headers_mut().insert(
-        header::STRICT_TRANSPORT_SECURITY,
-        HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-    );
-    res
+/// A request's latency in milliseconds with three decimals, written with integer arithmetic (a
+/// float's shortest representation was most of the request log line's cost: bench/, issue 4).
+struct Millis(u128);
+
+impl std::fmt::Display for Millis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{:03}", self.0 / 1000, self.0 % 1000)
+    }
 }
 
-/// One structured log line per request: method, route template, status, latency.
-pub async fn request_log(req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "(unmatched)".to_owned(), |m| m.as_str().to_owned());
-    let res = next.run(req).await;
+/// One structured log line per request: method, route template (never the path itself, which
+/// may hold a number typed into it, nor the query), status and latency.
+pub fn log_request(method: &Method, route: Option<&MatchedPath>, status: u16, started: Instant) {
     tracing::info!(
         target: "minside::request",
-        method = %method,
-        route = %route,
-        status = res.status().as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        method = %method.as_str(),
+        route = %route.map_or("(unmatched)", MatchedPath::as_str),
+        status,
+        latency_ms = %Millis(started.elapsed().as_micros()),
         "request"
     );
-    res
 }
 
 #[cfg(test)]
@@ -230,6 +227,53 @@ mod tests {
         assert_eq!(sha256_hex_of_json(&value).unwrap(), as_string);
         // And it is SHA-256 (FIPS 180-2's "abc" as a JSON string is "\"abc\"").
         assert_eq!(sha256_hex_of_json(&"abc").unwrap(), sha256_hex("\"abc\""));
+    }
+
+    /// Every response gets the strict headers; pages are never cached, the assets under
+    /// `/static/` keep their own caching; HSTS only when the portal is served over HTTPS.
+    #[test]
+    fn responses_get_the_security_headers_and_hsts_only_over_https() {
+        use axum::response::IntoResponse;
+        let headers = |is_static: bool, hsts: bool| {
+            let mut res = (
+                [(header::CACHE_CONTROL, "public, max-age=31536000, immutable")],
+                "body",
+            )
+                .into_response();
+            if !is_static {
+                res.headers_mut().remove(header::CACHE_CONTROL);
+            }
+            add_security_headers(&mut res, is_static, hsts);
+            res.headers().clone()
+        };
+        let page = headers(false, false);
+        assert!(page[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .starts_with("default-src 'none'"));
+        assert_eq!(page[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(page[header::REFERRER_POLICY], "no-referrer");
+        assert_eq!(page[header::X_FRAME_OPTIONS], "DENY");
+        assert_eq!(page[header::CACHE_CONTROL], "no-store");
+        assert!(!page.contains_key(header::STRICT_TRANSPORT_SECURITY));
+        let asset = headers(true, false);
+        assert_eq!(
+            asset[header::CACHE_CONTROL],
+            "public, max-age=31536000, immutable"
+        );
+        let https = headers(false, true);
+        assert_eq!(
+            https[header::STRICT_TRANSPORT_SECURITY],
+            "max-age=31536000; includeSubDomains"
+        );
+    }
+
+    /// The request log's latency: milliseconds with three decimals.
+    #[test]
+    fn latency_is_written_in_milliseconds_with_three_decimals() {
+        assert_eq!(Millis(24).to_string(), "0.024");
+        assert_eq!(Millis(1_533).to_string(), "1.533");
+        assert_eq!(Millis(12_000_007).to_string(), "12000.007");
     }
 
     #[test]

@@ -3,11 +3,11 @@
 use crate::error::OperationId;
 use crate::i18n::Lang;
 use crate::layout::{render, render_status, Layout};
-use crate::security::{safe_return_to, set_cookie};
+use crate::security::{add_security_headers, log_request, safe_return_to, set_cookie};
 use crate::AppState;
 use askama::Template;
-use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, StatusCode};
+use axum::extract::{MatchedPath, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -89,16 +89,37 @@ pub async fn not_found(State(state): State<AppState>, lang: Lang) -> Response {
     render_status(StatusCode::NOT_FOUND, &page).into_response()
 }
 
-/// Replaces the body of a failed request with the error page in the user's language,
-/// showing the operation id that the log line carries.
-pub async fn error_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let lang = Lang::negotiate(req.headers());
-    let res = next.run(req).await;
-    let Some(OperationId(id)) = res.extensions().get::<OperationId>().cloned() else {
-        return res;
-    };
-    let layout = Layout::new(&state, lang, "/", "error-title");
-    let body = layout.tr.t1("error-body", "id", &id);
+/// What every request passes through, in one layer (each layer of its own boxed the request's
+/// future again: bench/, issue 4): the request log line, the security headers, and the error
+/// page in the user's language, showing the operation id that the log line of the cause
+/// carries, in place of the body of a request that failed.
+pub async fn frame(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let is_static = req.uri().path().starts_with("/static/");
+    // The language of an error page is chosen only when a request fails, from these headers
+    // (an HTTP/1.1 client sends its cookies in one header).
+    let lang_from = [header::COOKIE, header::ACCEPT_LANGUAGE].map(|name| {
+        let value = req.headers().get(&name).cloned();
+        (name, value)
+    });
+    let mut res = next.run(req).await;
+    if let Some(OperationId(id)) = res.extensions().get::<OperationId>().cloned() {
+        let headers: HeaderMap = lang_from
+            .into_iter()
+            .filter_map(|(name, value)| Some((name, value?)))
+            .collect();
+        res = error_page(&state, Lang::negotiate(&headers), &id);
+    }
+    add_security_headers(&mut res, is_static, state.config.secure_cookies);
+    log_request(&method, route.as_ref(), res.status().as_u16(), started);
+    res
+}
+
+fn error_page(state: &AppState, lang: Lang, id: &str) -> Response {
+    let layout = Layout::new(state, lang, "/", "error-title");
+    let body = layout.tr.t1("error-body", "id", id);
     let page = MessagePage {
         layout,
         body,

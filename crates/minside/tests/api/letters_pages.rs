@@ -91,6 +91,56 @@ async fn a_letter_shows_up_unread_and_opening_it_records_one_read_receipt() {
     );
 }
 
+/// A failure the resident cannot fix (here the document's file is gone from the blob store) is
+/// a 500 with the error page in the resident's language, the code to quote (the operation id of
+/// the log line with the cause), and the same security headers as every other page.
+#[tokio::test]
+async fn a_failed_request_gets_the_error_page_in_the_residents_language() {
+    let app = TestApp::spawn().await;
+    let kari = app.first_candidate(CandidateGroup::Guardian).await;
+    let id = send(&app, &kari, "lost-1", json!({})).await;
+    app.login_citizen(Some(kari.fnr.as_str()), "idporten-loa-substantial")
+        .await;
+    for entry in std::fs::read_dir(&app.config.blob_dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).unwrap();
+        } else {
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+    for (lang, title, body) in [
+        ("nn", "Noko gjekk gale", "Oppgi koden "),
+        ("en", "Something went wrong", "Quote the code "),
+    ] {
+        app.get(&format!("/lang/{lang}")).await;
+        let res = app
+            .get(&format!("/min-side/meldinger/{id}/dokumenter/0"))
+            .await;
+        assert_eq!(res.status(), 500);
+        let headers = res.headers().clone();
+        let html = res.text().await.unwrap();
+        assert!(
+            html.contains(&format!("<html lang=\"{lang}\"")) && html.contains(title),
+            "{html}"
+        );
+        let code = html
+            .split_once(body)
+            .map(|(_, rest)| rest.chars().take_while(char::is_ascii_alphanumeric).count())
+            .unwrap_or(0);
+        assert!(code >= 8, "the page gives a code to quote: {html}");
+        assert!(headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'"));
+        assert_eq!(headers["cache-control"], "no-store");
+        assert!(
+            !headers.contains_key("strict-transport-security"),
+            "plain http"
+        );
+    }
+}
+
 #[tokio::test]
 async fn documents_download_as_stored_and_nobody_else_can_open_the_letter() {
     let app = TestApp::spawn().await;
