@@ -169,10 +169,14 @@ impl ColumnNames {
         let next = self.next.get();
         // The column after the last one found, then that one again (a mapping that checks a
         // column and then reads it), then all of them.
-        let found = [next % n.max(1), next.wrapping_sub(1)]
-            .into_iter()
-            .chain((0..n).map(|k| (next + k) % n))
-            .find(|&i| i < n && self.name(i) == column.as_bytes());
+        let found = if next < n && self.name(next) == column.as_bytes() {
+            Some(next)
+        } else {
+            [next.wrapping_sub(1)]
+                .into_iter()
+                .chain((0..n).map(|k| (next + k) % n))
+                .find(|&i| i < n && self.name(i) == column.as_bytes())
+        };
         match found {
             Some(i) => {
                 self.next.set(i + 1);

@@ -75,7 +75,7 @@ macro_rules! dashboard_sql {
     ($where:literal) => {
         concat!(
             "select s.key as s_key, s.kind as s_kind, s.fodselsnummer as s_fodselsnummer, \
-             s.loa as s_loa, s.staff_subject as s_staff_subject, s.display_name as s_display_name, \
+             s.loa as s_loa, s.display_name as s_display_name, s.staff_subject as s_staff_subject, \
              s.staff_roles as s_staff_roles, s.csrf_token as s_csrf_token, s.issuer as s_issuer, \
              s.sid as s_sid, s.id_token as s_id_token, s.created_at as s_created_at, \
              s.last_seen_at as s_last_seen_at, \

@@ -11,11 +11,12 @@ use minside_core::ports::StoreError;
 use minside_core::session::{LoginAttempt, LoginKind, NewSession, Principal, Session, SessionKey};
 
 /// A session's columns, named as [`session_from_row`] reads them (the `s_` prefix keeps them
-/// apart from other tables' columns where a read joins them, as the dashboard's does).
+/// apart from other tables' columns where a read joins them, as the dashboard's does), in the
+/// order it reads them (`fast::ColumnNames` looks from the column after the last one found).
 macro_rules! session_columns {
     () => {
         "kind as s_kind, fodselsnummer as s_fodselsnummer, loa as s_loa, \
-         staff_subject as s_staff_subject, display_name as s_display_name, \
+         display_name as s_display_name, staff_subject as s_staff_subject, \
          staff_roles as s_staff_roles, csrf_token as s_csrf_token, issuer as s_issuer, \
          sid as s_sid, id_token as s_id_token, created_at as s_created_at, \
          last_seen_at as s_last_seen_at"
@@ -130,8 +131,8 @@ pub(crate) fn session_from_row(key: &SessionKey, r: &dyn Cols) -> Result<Session
             name: r.opt_text("s_display_name")?,
         },
         "staff" => Principal::Staff {
-            subject: r.opt_text("s_staff_subject")?.unwrap_or_default(),
             name: r.opt_text("s_display_name")?.unwrap_or_default(),
+            subject: r.opt_text("s_staff_subject")?.unwrap_or_default(),
             roles: r
                 .opt_text("s_staff_roles")?
                 .unwrap_or_default()

@@ -46,11 +46,28 @@ impl Fodselsnummer {
     /// Parses 11 digits (surrounding whitespace and one inner space after the date are tolerated).
     /// Accepts both the pre-2032 check digit rule and the 2032 rule (K1 with offsets 0–3).
     pub fn parse(input: &str) -> Result<Self, FodselsnummerError> {
-        let s: String = input.trim().chars().filter(|c| *c != ' ').collect();
+        // Spaces a person typed are dropped; a number read back from the database has none
+        // (and is parsed on every page: no string is built for it but the one kept).
+        let trimmed = input.trim();
+        let s: std::borrow::Cow<'_, str> = if trimmed.contains(' ') {
+            trimmed
+                .chars()
+                .filter(|c| *c != ' ')
+                .collect::<String>()
+                .into()
+        } else {
+            trimmed.into()
+        };
         if s.len() != 11 {
             return Err(FodselsnummerError::Format);
         }
-        let d = digits_of(&s).ok_or(FodselsnummerError::Format)?;
+        let mut d = [0u8; 11];
+        for (digit, b) in d.iter_mut().zip(s.bytes()) {
+            if !b.is_ascii_digit() {
+                return Err(FodselsnummerError::Format);
+            }
+            *digit = b - b'0';
+        }
         let (day, month, kind) = decode_date_offsets(&d).ok_or(FodselsnummerError::Date)?;
         let year2 = u32::from(d[4]) * 10 + u32::from(d[5]);
         if !date_exists(day, month, year2, individual(&d), &kind) {
@@ -59,7 +76,7 @@ impl Fodselsnummer {
         if !checksum_ok(&d) {
             return Err(FodselsnummerError::Checksum);
         }
-        Ok(Self(s))
+        Ok(Self(s.into_owned()))
     }
 
     /// Builds a number from its first nine digits by computing the check digits (pre-2032 rule).
@@ -250,6 +267,23 @@ mod tests {
         for v in INVALID {
             assert!(Fodselsnummer::parse(v).is_err(), "{v} should be invalid");
         }
+    }
+
+    /// Spaces a person types (and whitespace around) are dropped; what is kept has none.
+    #[test]
+    fn typed_spaces_are_dropped() {
+        let v = VALID[0];
+        let typed = format!("  {} {}\t", &v[..6], &v[6..]);
+        assert_eq!(Fodselsnummer::parse(&typed).unwrap().as_str(), v);
+        assert_eq!(
+            Fodselsnummer::parse(&format!("{} {}", &v[..6], &v[7..])),
+            Err(FodselsnummerError::Format)
+        );
+        // Eleven bytes that are not eleven digits.
+        assert_eq!(
+            Fodselsnummer::parse("130972480é"),
+            Err(FodselsnummerError::Format)
+        );
     }
 
     #[test]
