@@ -82,7 +82,7 @@ pub async fn dashboard_page(
             let by = layout.tr.t1(
                 "inbox-answer-by",
                 "date",
-                &super::letters::local_date(i.response_deadline?),
+                &super::letters::local_date(&state.config.delivery.timezone, i.response_deadline?),
             );
             Some(ToAnswer {
                 id: i.public_id,
