@@ -282,21 +282,28 @@ impl std::ops::Deref for Message<'_> {
     }
 }
 
-impl std::fmt::Display for Message<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
+/// `Display`, and askama's fast path, for a message type: its text as it is.
+macro_rules! written_as_is {
+    ($($t:ident),*) => {$(
+        impl std::fmt::Display for $t<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl askama::FastWritable for $t<'_> {
+            fn write_into<W: std::fmt::Write + ?Sized>(
+                &self,
+                dest: &mut W,
+                _: &dyn askama::Values,
+            ) -> askama::Result<()> {
+                Ok(dest.write_str(&self.0)?)
+            }
+        }
+    )*};
 }
 
-impl askama::FastWritable for Message<'_> {
-    fn write_into<W: std::fmt::Write + ?Sized>(
-        &self,
-        dest: &mut W,
-        _: &dyn askama::Values,
-    ) -> askama::Result<()> {
-        Ok(dest.write_str(&self.0)?)
-    }
-}
+written_as_is!(Message, Escaped);
 
 /// Text escaped for HTML exactly as askama escapes a value written by a template.
 fn escape_html(text: &str) -> String {
@@ -312,22 +319,6 @@ fn escape_html(text: &str) -> String {
 /// instructions (bench/, issue 4), so messages without arguments are escaped once at startup.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Escaped<'a>(Cow<'a, str>);
-
-impl std::fmt::Display for Escaped<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl askama::FastWritable for Escaped<'_> {
-    fn write_into<W: std::fmt::Write + ?Sized>(
-        &self,
-        dest: &mut W,
-        _: &dyn askama::Values,
-    ) -> askama::Result<()> {
-        Ok(dest.write_str(&self.0)?)
-    }
-}
 
 /// Escaped by construction ([`Tr::h`] is the only way to make one).
 impl askama::filters::HtmlSafe for Escaped<'_> {}
