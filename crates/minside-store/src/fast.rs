@@ -167,16 +167,13 @@ impl ColumnNames {
     fn index(&self, column: &str) -> Result<usize, StoreError> {
         let n = self.ends.len();
         let next = self.next.get();
+        let is = |i: usize| i < n && self.name(i) == column.as_bytes();
         // The column after the last one found, then that one again (a mapping that checks a
         // column and then reads it), then all of them.
-        let found = if next < n && self.name(next) == column.as_bytes() {
-            Some(next)
-        } else {
-            [next.wrapping_sub(1)]
-                .into_iter()
-                .chain((0..n).map(|k| (next + k) % n))
-                .find(|&i| i < n && self.name(i) == column.as_bytes())
-        };
+        let found = [next, next.wrapping_sub(1)]
+            .into_iter()
+            .find(|&i| is(i))
+            .or_else(|| (0..n).find(|&i| is(i)));
         match found {
             Some(i) => {
                 self.next.set(i + 1);
