@@ -344,29 +344,53 @@ pub(crate) async fn inbox(
             .collect::<Result<Vec<_>, _>>()?;
         return Ok(page_of(rows, q.limit));
     }
-    // $1 recipient, $2 now, $3 limit + 1, $4/$5 cursor, $6 search pattern
-    let filter = match q.filter {
-        InboxFilter::All => "archived_at is null",
-        InboxFilter::Unread => "archived_at is null and (read_at is null or marked_unread = 1)",
-        InboxFilter::NeedsAnswer => "archived_at is null and response_options is not null and answered_at is null and response_deadline > $2",
-        InboxFilter::Archived => "archived_at is not null",
+    // $1 recipient, $2 now, $3 limit + 1, $4/$5 cursor, $6 search pattern. Each of the sixteen
+    // forms is a constant, so that the direct reads know its column names from before
+    // (`fast::SqlText`); the columns in the order the mapping below reads them.
+    macro_rules! inbox_sql {
+        ($filter:literal) => {
+            match (q.after.is_some(), q.search.is_some()) {
+                (false, false) => inbox_sql!($filter, "and $4 = $4 and $5 = $5", "and $6 = $6"),
+                (true, false) => inbox_sql!($filter, after!(), "and $6 = $6"),
+                (false, true) => inbox_sql!($filter, "and $4 = $4 and $5 = $5", search!()),
+                (true, true) => inbox_sql!($filter, after!(), search!()),
+            }
+        };
+        ($filter:literal, $cursor:expr, $search:expr) => {
+            concat!(
+                "select created_at, id, public_id, title, sender_unit, read_at, marked_unread, \
+                 response_deadline, answered_at, response_options \
+                 from letters where recipient_fnr = $1 and ",
+                $filter,
+                " ",
+                $cursor,
+                " ",
+                $search,
+                " and $2 = $2 order by created_at desc, id desc limit $3"
+            )
+        };
+    }
+    macro_rules! after {
+        () => {
+            "and (created_at < $4 or (created_at = $4 and id < $5))"
+        };
+    }
+    macro_rules! search {
+        () => {
+            "and lower(title) like $6"
+        };
+    }
+    let sql: &'static str = match q.filter {
+        InboxFilter::All => inbox_sql!("archived_at is null"),
+        InboxFilter::Unread => {
+            inbox_sql!("archived_at is null and (read_at is null or marked_unread = 1)")
+        }
+        InboxFilter::NeedsAnswer => inbox_sql!(
+            "archived_at is null and response_options is not null and answered_at is null \
+             and response_deadline > $2"
+        ),
+        InboxFilter::Archived => inbox_sql!("archived_at is not null"),
     };
-    let cursor = if q.after.is_some() {
-        "and (created_at < $4 or (created_at = $4 and id < $5))"
-    } else {
-        "and $4 = $4 and $5 = $5"
-    };
-    let search = if q.search.is_some() {
-        "and lower(title) like $6"
-    } else {
-        "and $6 = $6"
-    };
-    let sql = format!(
-        "select id, public_id, title, sender_unit, created_at, read_at, marked_unread, response_deadline, answered_at, \
-         response_options \
-         from letters where recipient_fnr = $1 and {filter} {cursor} {search} and $2 = $2 \
-         order by created_at desc, id desc limit $3"
-    );
     let pattern = q
         .search
         .as_deref()
@@ -376,7 +400,7 @@ pub(crate) async fn inbox(
     let cursor_id = q.after.map_or(0, |c| c.id);
     let rows = reader
         .all(
-            &sql,
+            sql,
             &[
                 Arg::Text(fnr.as_str()),
                 Arg::Int(ts(q.now)),
@@ -391,12 +415,18 @@ pub(crate) async fn inbox(
                     created_at: created,
                     id: r.int("id")?,
                 };
+                let (public_id, title, sender_unit) = (
+                    r.text("public_id")?,
+                    r.text("title")?,
+                    r.text("sender_unit")?,
+                );
+                let (read_at, marked_unread) = (r.opt_int("read_at")?, r.int("marked_unread")?);
                 let item = InboxItem {
-                    public_id: r.text("public_id")?,
-                    title: r.text("title")?,
-                    sender_unit: r.text("sender_unit")?,
+                    public_id,
+                    title,
+                    sender_unit,
                     created_at: created,
-                    read: r.opt_int("read_at")?.is_some() && r.int("marked_unread")? == 0,
+                    read: read_at.is_some() && marked_unread == 0,
                     response_deadline: r.opt_time("response_deadline")?,
                     answered: r.opt_int("answered_at")?.is_some(),
                     options: parse_options(r.opt_text("response_options")?)?,

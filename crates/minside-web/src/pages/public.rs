@@ -7,7 +7,7 @@ use crate::security::{add_security_headers, log_request, safe_return_to, set_coo
 use crate::AppState;
 use askama::Template;
 use axum::extract::{MatchedPath, Path, Query, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -99,17 +99,23 @@ pub async fn frame(State(state): State<AppState>, req: Request, next: Next) -> R
     let route = req.extensions().get::<MatchedPath>().cloned();
     let is_static = req.uri().path().starts_with("/static/");
     // The language of an error page is chosen only when a request fails, from these headers
-    // (an HTTP/1.1 client sends its cookies in one header).
-    let lang_from = [header::COOKIE, header::ACCEPT_LANGUAGE].map(|name| {
-        let value = req.headers().get(&name).cloned();
-        (name, value)
-    });
+    // (kept as they came: an HTTP/1.1 client sends its cookies in one header, an HTTP/2 one may
+    // send a header per cookie).
+    let lang_from: Vec<(HeaderName, HeaderValue)> = [header::COOKIE, header::ACCEPT_LANGUAGE]
+        .into_iter()
+        .flat_map(|name| {
+            req.headers()
+                .get_all(&name)
+                .iter()
+                .map(move |value| (name.clone(), value.clone()))
+        })
+        .collect();
     let mut res = next.run(req).await;
     if let Some(OperationId(id)) = res.extensions().get::<OperationId>().cloned() {
-        let headers: HeaderMap = lang_from
-            .into_iter()
-            .filter_map(|(name, value)| Some((name, value?)))
-            .collect();
+        let mut headers = HeaderMap::new();
+        for (name, value) in lang_from {
+            headers.append(name, value);
+        }
         res = error_page(&state, Lang::negotiate(&headers), &id);
     }
     add_security_headers(&mut res, is_static, state.config.secure_cookies);

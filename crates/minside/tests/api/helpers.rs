@@ -127,6 +127,9 @@ impl minside_core::ports::Notifier for FakeNotifier {
 pub struct TestApp {
     pub notifier: Arc<FakeNotifier>,
     pub address: String,
+    /// Where the server listens on loopback (the same as `address` unless the configuration
+    /// names another public URL, e.g. an https one in front of it).
+    pub local: String,
     pub client: reqwest::Client,
     pub jar: Arc<reqwest::cookie::Jar>,
     pub store: SqlStore,
@@ -209,6 +212,7 @@ impl TestApp {
             .await
             .unwrap();
         let address = app.public_url.clone();
+        let local = format!("http://127.0.0.1:{}", app.port);
         let store = app.store.clone();
         tokio::spawn(app.run_until(std::future::pending()));
         let jar = Arc::new(reqwest::cookie::Jar::default());
@@ -219,6 +223,7 @@ impl TestApp {
         Self {
             notifier: Arc::new(FakeNotifier::default()),
             address,
+            local,
             client,
             jar,
             store,

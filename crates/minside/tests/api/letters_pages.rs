@@ -144,6 +144,35 @@ async fn a_failed_request_gets_the_error_page_in_the_residents_language() {
             "plain http"
         );
     }
+    // An HTTP/2 client may send each cookie in a header of its own: the language is found in
+    // whichever of them holds it.
+    app.get("/lang/nn").await;
+    let url = reqwest::Url::parse(&app.url("/")).unwrap();
+    let jar = reqwest::cookie::CookieStore::cookies(app.jar.as_ref(), &url).unwrap();
+    let jar = jar.to_str().unwrap();
+    let mut split = reqwest::header::HeaderMap::new();
+    let mut pairs: Vec<&str> = jar.split("; ").collect();
+    // The language cookie in the last header (a first header was all the error page looked at).
+    pairs.sort_by_key(|pair| pair.starts_with("lang="));
+    for pair in pairs {
+        split.append(reqwest::header::COOKIE, pair.parse().unwrap());
+    }
+    assert!(
+        split.get_all(reqwest::header::COOKIE).iter().count() >= 2,
+        "{jar}"
+    );
+    let res = reqwest::Client::new()
+        .get(app.url(&format!("/min-side/meldinger/{id}/dokumenter/0")))
+        .headers(split)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 500);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("<html lang=\"nn\"") && html.contains("Noko gjekk gale"),
+        "{html}"
+    );
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! Every page in every language: translated, framed, secured.
 
-use crate::helpers::TestApp;
+use crate::helpers::{fresh_database_url, test_config, TestApp};
 use minside_core::person::CandidateGroup;
 
 const LANGS: [(&str, &str); 3] = [
@@ -88,6 +88,44 @@ async fn the_language_switch_remembers_the_choice_and_returns_only_to_local_page
         .await
         .unwrap();
     assert_eq!(r.headers()["location"], "/");
+}
+
+/// Served behind https (the configured public URL says so) every answer tells browsers to come
+/// back over https only (HSTS) and cookies are `Secure`; served over plain http (a developer's
+/// machine, the embedded default) neither, or the browser could never reach it again.
+#[tokio::test]
+async fn behind_https_pages_send_hsts_and_cookies_are_secure() {
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut config = test_config(fresh_database_url().await);
+    config.public_url = "https://minside.example.no".into();
+    let https = TestApp::spawn_with(config).await;
+    let http = TestApp::spawn().await;
+    for (app, behind_https) in [(&https, true), (&http, false)] {
+        for path in ["/", "/nope", "/static/minside.css"] {
+            let r = plain
+                .get(format!("{}{path}", app.local))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                r.headers()
+                    .get("strict-transport-security")
+                    .map(|v| v.to_str().unwrap()),
+                behind_https.then_some("max-age=31536000; includeSubDomains"),
+                "{path}"
+            );
+        }
+        let r = plain
+            .get(format!("{}/lang/nn?return_to=/", app.local))
+            .send()
+            .await
+            .unwrap();
+        let cookie = r.headers()["set-cookie"].to_str().unwrap();
+        assert_eq!(cookie.contains("; Secure"), behind_https, "{cookie}");
+    }
 }
 
 #[tokio::test]
