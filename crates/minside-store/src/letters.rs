@@ -704,12 +704,21 @@ fn parse_options(
     let Some(json) = json else {
         return Ok(Vec::new());
     };
-    Ok(serde_json::from_str::<Vec<serde_json::Value>>(&json)
+    // Straight into the two fields (through `serde_json::Value` it was a twentieth of the inbox's
+    // instructions: bench/, issue 4).
+    #[derive(serde::Deserialize)]
+    struct Stored {
+        #[serde(default)]
+        code: String,
+        #[serde(default)]
+        label: String,
+    }
+    Ok(serde_json::from_str::<Vec<Stored>>(&json)
         .map_err(|e| StoreError::Corrupt(format!("letters.response_options: {e}")))?
-        .iter()
+        .into_iter()
         .map(|o| minside_core::letters::ResponseOption {
-            code: o["code"].as_str().unwrap_or_default().to_owned(),
-            label: o["label"].as_str().unwrap_or_default().to_owned(),
+            code: o.code,
+            label: o.label,
         })
         .collect())
 }
