@@ -79,6 +79,8 @@ pub struct Inner {
     pub blobs: Arc<dyn Blobs>,
     pub ids: Arc<dyn IdGenerator>,
     pub i18n: Arc<i18n::I18n>,
+    /// Dates in the portal's time zone (`config.delivery.timezone`).
+    pub dates: pages::letters::ZoneDates,
     pub config: WebConfig,
     pub citizen_rp: oidc::OidcClient,
     pub staff_rp: oidc::OidcClient,
@@ -121,6 +123,7 @@ impl AppState {
             blobs,
             ids,
             i18n: Arc::new(i18n::I18n::load()?),
+            dates: pages::letters::ZoneDates::new(config.delivery.timezone.clone()),
             config,
             citizen_rp,
             staff_rp,

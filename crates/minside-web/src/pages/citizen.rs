@@ -82,7 +82,7 @@ pub async fn dashboard_page(
             let by = layout.tr.t1(
                 "inbox-answer-by",
                 "date",
-                &super::letters::local_date(&state.config.delivery.timezone, i.response_deadline?),
+                &state.dates.date(i.response_deadline?),
             );
             Some(ToAnswer {
                 id: i.public_id,
@@ -151,7 +151,6 @@ pub async fn my_data_page(
         &s.session.csrf_token,
         false,
     );
-    let tz = jiff::tz::TimeZone::get("Europe/Oslo").unwrap_or(jiff::tz::TimeZone::UTC);
     let log = log
         .into_iter()
         .map(|e| {
@@ -161,11 +160,7 @@ pub async fn my_data_page(
                 "my-data-log-system"
             };
             LogRow {
-                when: e
-                    .at
-                    .to_zoned(tz.clone())
-                    .strftime("%Y-%m-%d %H:%M")
-                    .to_string(),
+                when: state.dates.date_time(e.at),
                 who: format!("{} ({})", e.actor_name, layout.tr.t(kind)),
                 why: e.purpose,
             }
