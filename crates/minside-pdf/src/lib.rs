@@ -27,11 +27,12 @@ pub struct RenderedBatch {
 pub struct Sender {
     pub municipality: String,
     pub portal_url: String,
+    /// The zone the letters' dates are written in (`letters.timezone`).
+    pub timezone: jiff::tz::TimeZone,
 }
 
-fn date(t: jiff::Timestamp) -> String {
-    let d = t.to_zoned(jiff::tz::TimeZone::get("Europe/Oslo").unwrap_or(jiff::tz::TimeZone::UTC));
-    d.strftime("%d.%m.%Y").to_string()
+fn date(tz: &jiff::tz::TimeZone, t: jiff::Timestamp) -> String {
+    t.to_zoned(tz.clone()).strftime("%d.%m.%Y").to_string()
 }
 
 fn footer(page: &mut Page, batch: &PrintBatch, item: &PrintItem, of: usize) {
@@ -68,7 +69,7 @@ fn letter_pages(sender: &Sender, batch: &PrintBatch, item: &PrintItem) -> Vec<Pa
         PAGE_WIDTH - MARGIN - 120.0,
         y + 40.0,
         9.0,
-        format!("Dato: {}", date(item.created_at)),
+        format!("Dato: {}", date(&sender.timezone, item.created_at)),
     );
     if let Some(a) = &item.archive_ref {
         cover.text(
@@ -165,6 +166,34 @@ mod tests {
         }
     }
 
+    /// The cover's date is the letter's day in the configured zone: 08:00 UTC on 15 January is
+    /// still the 14th in American Samoa.
+    #[test]
+    fn the_cover_dates_the_letter_in_the_configured_zone() {
+        let batch = PrintBatch {
+            id: 1,
+            public_id: "b-1".into(),
+            created_at: jiff::Timestamp::from_second(1_800_000_000).unwrap(),
+            items: vec![item(1, "Kort.")],
+        };
+        for (zone, expected) in [
+            ("Europe/Oslo", "Dato: 15.01.2027"),
+            ("Pacific/Pago_Pago", "Dato: 14.01.2027"),
+        ] {
+            let sender = Sender {
+                municipality: "Testkommune".into(),
+                portal_url: "https://minside.test".into(),
+                timezone: jiff::tz::TimeZone::get(zone).unwrap(),
+            };
+            let pages = super::letter_pages(&sender, &batch, &batch.items[0]);
+            assert!(
+                pages[0].lines.iter().any(|l| l.text == expected),
+                "{zone}: {:?}",
+                pages[0].lines.iter().map(|l| &l.text).collect::<Vec<_>>()
+            );
+        }
+    }
+
     #[test]
     fn each_letter_gets_a_cover_page_and_as_many_pages_as_its_text_needs() {
         let long = "Linje med tekst som går over flere sider. ".repeat(400);
@@ -178,6 +207,7 @@ mod tests {
             &Sender {
                 municipality: "Testkommune".into(),
                 portal_url: "https://minside.test".into(),
+                timezone: jiff::tz::TimeZone::UTC,
             },
             &batch,
         );

@@ -343,6 +343,9 @@ pub fn job_handlers(
     use minside_core::letters::notify::NotifyHandler;
     use minside_core::letters::print::{PrintBatchHandler, QueueForPrintHandler};
     use minside_core::usecases::run_jobs::JobHandler;
+    // A zone that is not known was refused when the configuration was read (`Config::validate`).
+    let timezone =
+        jiff::tz::TimeZone::get(&config.letters.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
     let mut handlers: Vec<Arc<dyn JobHandler>> = [
         minside_core::letters::NOTIFY_EMAIL,
         minside_core::letters::NOTIFY_SMS,
@@ -356,6 +359,7 @@ pub fn job_handlers(
             notifier: notifier.clone(),
             municipality: config.municipality.name.clone(),
             portal_url: public_url.to_owned(),
+            timezone: timezone.clone(),
             kind,
         }) as Arc<dyn JobHandler>
     })
@@ -390,6 +394,7 @@ pub fn job_handlers(
             &config.print_dir,
             &config.municipality.name,
             public_url,
+            timezone,
         )),
         batch_size: config.letters.print_batch_size.max(1),
         lease: retry_policy(config).lease,

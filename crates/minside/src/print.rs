@@ -18,12 +18,18 @@ pub struct DirPrinter {
 }
 
 impl DirPrinter {
-    pub fn new(root: impl Into<PathBuf>, municipality: &str, portal_url: &str) -> Self {
+    pub fn new(
+        root: impl Into<PathBuf>,
+        municipality: &str,
+        portal_url: &str,
+        timezone: jiff::tz::TimeZone,
+    ) -> Self {
         Self {
             root: root.into(),
             sender: Sender {
                 municipality: municipality.to_owned(),
                 portal_url: portal_url.to_owned(),
+                timezone,
             },
         }
     }

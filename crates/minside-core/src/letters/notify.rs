@@ -75,6 +75,8 @@ pub struct NotifyHandler {
     pub notifier: Arc<dyn Notifier>,
     pub municipality: String,
     pub portal_url: String,
+    /// The zone a reminder's deadline is written in (`letters.timezone`).
+    pub timezone: jiff::tz::TimeZone,
     /// `notify_email` or `notify_sms`.
     pub kind: &'static str,
 }
@@ -258,9 +260,8 @@ impl NotifyHandler {
         else {
             return Ok(());
         };
-        let tz = jiff::tz::TimeZone::get("Europe/Oslo").unwrap_or(jiff::tz::TimeZone::UTC);
         let date = deadline
-            .to_zoned(tz.clone())
+            .to_zoned(self.timezone.clone())
             .strftime("%d.%m.%Y")
             .to_string();
         let language = lang(&contact);
@@ -274,7 +275,7 @@ impl NotifyHandler {
                 )
             }
             (None, Some(to)) => {
-                let window = sms_window(now, &tz);
+                let window = sms_window(now, &self.timezone);
                 if window > now {
                     return Err(JobError::RetryAt(window));
                 }

@@ -1,6 +1,6 @@
 //! Guaranteed delivery, decided when a letter arrives: the jobs commit with the letter.
 
-use crate::helpers::TestApp;
+use crate::helpers::{fresh_database_url, test_config, TestApp};
 use jiff::SignedDuration;
 use minside_core::delivery::{decide_channel, Channel, LetterKind};
 use minside_core::person::{CandidateGroup, LoginCandidate};
@@ -287,6 +287,51 @@ async fn a_reminder_goes_out_three_days_before_the_deadline_and_not_once_answere
             .any(|e| e["event"] == "reminded"),
         "{status}"
     );
+}
+
+/// A reminder names the deadline's day in the configured zone (`letters.timezone`): a deadline
+/// at 08:00 UTC is the day before in American Samoa (UTC−11).
+#[tokio::test]
+async fn a_reminder_names_the_deadline_in_the_configured_zone() {
+    use jiff::tz::TimeZone;
+    let mut config = test_config(fresh_database_url().await);
+    config.letters.timezone = "Pacific/Pago_Pago".into();
+    let app = TestApp::spawn_with(config).await;
+    let (kari, _) = emailable(&app).await;
+    let now = app.clock.now();
+    let deadline = (now + SignedDuration::from_hours(24 * 5))
+        .to_zoned(TimeZone::UTC)
+        .date()
+        .at(8, 0, 0, 0)
+        .to_zoned(TimeZone::UTC)
+        .unwrap()
+        .timestamp();
+    send_offer(&app, &kari, "remind-zone", deadline.duration_since(now)).await;
+    app.run_jobs().await;
+    app.clock.advance(
+        deadline.duration_since(now) - SignedDuration::from_hours(24 * 3)
+            + SignedDuration::from_mins(1),
+    );
+    app.run_jobs().await;
+    assert_eq!(reminders(&app), 1);
+    let day = |zone: &str| {
+        deadline
+            .to_zoned(TimeZone::get(zone).unwrap())
+            .strftime("%d.%m.%Y")
+            .to_string()
+    };
+    assert_ne!(day("Pacific/Pago_Pago"), day("Europe/Oslo"));
+    let sent = app.notifier.sent.lock().unwrap().clone();
+    let reminder = sent
+        .iter()
+        .map(|(_, _, text)| text)
+        .find(|text| {
+            ["Husk å svare", "Hugs å svare", "Remember to answer"]
+                .iter()
+                .any(|r| text.contains(r))
+        })
+        .unwrap();
+    assert!(reminder.contains(&day("Pacific/Pago_Pago")), "{reminder}");
 }
 
 /// A resident reachable by SMS for formal letters, with that number.
