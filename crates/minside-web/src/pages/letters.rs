@@ -670,23 +670,15 @@ mod tests {
         assert_eq!(oslo.date(at("2026-12-31T22:59:59Z")), "31.12.2026");
         assert_eq!(oslo.date(at("2026-06-30T21:59:00Z")), "30.06.2026");
         assert_eq!(oslo.date(at("2026-06-30T22:00:00Z")), "01.07.2026");
-        assert_eq!(
-            oslo.date_time(at("2026-03-05T07:04:00Z")),
-            "05.03.2026 08:04"
-        );
-        assert_eq!(
-            oslo.date_time(at("2026-07-05T07:04:00Z")),
-            "05.07.2026 09:04"
-        );
-        // The hour the clocks go forward (01:00 UTC on the last Sunday of March).
-        assert_eq!(
-            oslo.date_time(at("2026-03-29T00:59:00Z")),
-            "29.03.2026 01:59"
-        );
-        assert_eq!(
-            oslo.date_time(at("2026-03-29T01:00:00Z")),
-            "29.03.2026 03:00"
-        );
+        for (t, shown) in [
+            ("2026-03-05T07:04:00Z", "05.03.2026 08:04"),
+            ("2026-07-05T07:04:00Z", "05.07.2026 09:04"),
+            // The hour the clocks go forward (01:00 UTC on the last Sunday of March).
+            ("2026-03-29T00:59:00Z", "29.03.2026 01:59"),
+            ("2026-03-29T01:00:00Z", "29.03.2026 03:00"),
+        ] {
+            assert_eq!(oslo.date_time(at(t)), shown, "{t}");
+        }
         let utc = ZoneDates::new(TimeZone::UTC);
         assert_eq!(utc.date(at("2026-12-31T22:30:00Z")), "31.12.2026");
         assert_eq!(utc.date(at("0999-01-02T00:00:00Z")), "02.01.0999");
