@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod dates;
 pub mod error;
 pub mod i18n;
 pub mod layout;
@@ -80,7 +81,7 @@ pub struct Inner {
     pub ids: Arc<dyn IdGenerator>,
     pub i18n: Arc<i18n::I18n>,
     /// Dates in the portal's time zone (`config.delivery.timezone`).
-    pub dates: pages::letters::ZoneDates,
+    pub dates: dates::ZoneDates,
     pub config: WebConfig,
     pub citizen_rp: oidc::OidcClient,
     pub staff_rp: oidc::OidcClient,
@@ -123,7 +124,7 @@ impl AppState {
             blobs,
             ids,
             i18n: Arc::new(i18n::I18n::load()?),
-            dates: pages::letters::ZoneDates::new(config.delivery.timezone.clone()),
+            dates: dates::ZoneDates::new(config.delivery.timezone.clone()),
             config,
             citizen_rp,
             staff_rp,
