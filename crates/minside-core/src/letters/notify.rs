@@ -322,8 +322,8 @@ mod tests {
                 sms_notice(lang, m, url)
             ));
         }
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/letters/notice-texts.snap");
+        let path = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap())
+            .join("src/letters/notice-texts.snap");
         if std::env::var_os("MINSIDE_UPDATE_SNAPSHOTS").is_some() {
             std::fs::write(&path, &all).unwrap();
         }
