@@ -1183,6 +1183,60 @@ async fn a_claim_reads_the_due_jobs_in_order_and_none_due_later() {
     }
 }
 
+/// A bulk-loaded letter history lies in the tables as a real one does: letters and events in the
+/// order they happened, so a resident's letters lie among everyone else's (loaded resident by
+/// resident, a whole inbox sat on one or two table pages and bench/ measured reads no real
+/// database sees).
+#[tokio::test]
+async fn a_seeded_letter_history_is_stored_in_the_order_it_happened() {
+    use sqlx::Row;
+    let url = fresh_database_url().await;
+    let config = test_config(url.clone());
+    let s = minside::open_store(&config).await.unwrap();
+    minside::seed_with_history(&s, &config, 200, 16.7, &FixedClock)
+        .await
+        .unwrap();
+    sqlx::any::install_default_drivers();
+    let db = sqlx::AnyPool::connect(&url).await.unwrap();
+    let letters: Vec<(i64, i64, String)> =
+        sqlx::query("select id, created_at, recipient_fnr from letters order by id")
+            .fetch_all(&db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+    assert!(letters.len() > 2000, "{} letters", letters.len());
+    assert!(
+        letters.windows(2).all(|w| w[0].1 <= w[1].1),
+        "letters not in the order they were sent"
+    );
+    let events: Vec<i64> = sqlx::query("select created_at from letter_events order by id")
+        .fetch_all(&db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(events.len() > letters.len());
+    assert!(
+        events.windows(2).all(|w| w[0] <= w[1]),
+        "events not in the order they happened"
+    );
+    // Each resident's letters are spread among the others': none with three or more sits in
+    // one run of rows.
+    let mut rows_of: std::collections::HashMap<&str, Vec<usize>> = Default::default();
+    for (row, (_, _, fnr)) in letters.iter().enumerate() {
+        rows_of.entry(fnr.as_str()).or_default().push(row);
+    }
+    let residents: Vec<&Vec<usize>> = rows_of.values().filter(|r| r.len() >= 3).collect();
+    assert!(residents.len() > 100, "{} residents", residents.len());
+    for rows in residents {
+        let span = rows.last().unwrap() - rows.first().unwrap() + 1;
+        assert!(span > 10 * rows.len(), "letters in rows {rows:?}");
+    }
+}
+
 /// A print batch brings each of its letters' printable documents and nothing else (PostgreSQL
 /// looks them up by letter with a statement of its own: a plan that stays right while the
 /// documents table has the statistics of an empty one; bench/ shows the difference at 300,000
