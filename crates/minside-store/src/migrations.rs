@@ -79,6 +79,12 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0009_dashboard_lists.sql"),
         include_str!("../migrations/postgres/0009_dashboard_lists.sql"),
     ),
+    (
+        10,
+        "0010_inbox_covering_index.sql",
+        include_str!("../migrations/sqlite/0010_inbox_covering_index.sql"),
+        include_str!("../migrations/postgres/0010_inbox_covering_index.sql"),
+    ),
 ];
 
 /// File names of the embedded migrations, in order.
