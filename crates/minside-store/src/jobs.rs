@@ -290,19 +290,7 @@ mod tests {
 
     /// SQLite's plan of the claim, on the schema of the embedded migrations.
     fn sqlite_plan(kinds: Option<usize>) -> Vec<String> {
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
-        for (_, _, sqlite, _) in crate::migrations::MIGRATIONS {
-            conn.execute_batch(sqlite).unwrap();
-        }
-        let sql = format!("explain query plan {}", claim_sql(Backend::Sqlite, kinds));
-        let mut stmt = conn.prepare(&sql).unwrap();
-        // Parameters left unbound (null): only the plan is read.
-        let mut rows = stmt.raw_query();
-        let mut plan = Vec::new();
-        while let Some(row) = rows.next().unwrap() {
-            plan.push(row.get::<_, String>(3).unwrap());
-        }
-        plan
+        crate::migrations::sqlite_plan(&claim_sql(Backend::Sqlite, kinds))
     }
 
     /// Whatever the kinds, SQLite walks the two claim indexes in their order and stops at the

@@ -942,22 +942,6 @@ mod tests {
     use super::*;
     use minside_core::letters::InboxFilter;
 
-    /// SQLite's plan of a statement on the schema of the embedded migrations.
-    fn sqlite_plan(sql: &str) -> Vec<String> {
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
-        for (_, _, sqlite, _) in crate::migrations::MIGRATIONS {
-            conn.execute_batch(sqlite).unwrap();
-        }
-        let mut stmt = conn.prepare(&format!("explain query plan {sql}")).unwrap();
-        // Parameters left unbound (null): only the plan is read.
-        let mut rows = stmt.raw_query();
-        let mut plan = Vec::new();
-        while let Some(row) = rows.next().unwrap() {
-            plan.push(row.get::<_, String>(3).unwrap());
-        }
-        plan
-    }
-
     /// Every filter, with and without a cursor and a search, lists a resident's letters from the
     /// covering index alone, in its order: no table row read (a resident's letters lie on as many
     /// table pages as they are letters), no sort.
@@ -966,7 +950,7 @@ mod tests {
         for filter in InboxFilter::ALL {
             for after in [false, true] {
                 for search in [false, true] {
-                    let plan = sqlite_plan(inbox_sql(filter, after, search));
+                    let plan = crate::migrations::sqlite_plan(inbox_sql(filter, after, search));
                     let case = format!("{filter:?} after={after} search={search}: {plan:#?}");
                     assert_eq!(plan.len(), 1, "{case}");
                     assert!(

@@ -119,6 +119,23 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
     }
 }
 
+/// SQLite's plan of a statement on the schema of the embedded migrations, a line per step
+/// (parameters left unbound: only the plan is read). For tests that a statement uses its index.
+#[cfg(test)]
+pub(crate) fn sqlite_plan(sql: &str) -> Vec<String> {
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    for (_, _, sqlite, _) in MIGRATIONS {
+        conn.execute_batch(sqlite).unwrap();
+    }
+    let mut stmt = conn.prepare(&format!("explain query plan {sql}")).unwrap();
+    let mut rows = stmt.raw_query();
+    let mut plan = Vec::new();
+    while let Some(row) = rows.next().unwrap() {
+        plan.push(row.get::<_, String>(3).unwrap());
+    }
+    plan
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
