@@ -259,11 +259,13 @@ const INBOX_FIRST_PAGES_SQL: &str =
 
 /// The first inbox pages residents open, on PostgreSQL one statement for those asked for
 /// together (`batch.rs`): the page that nearly every visit to the inbox shows. Other pages,
-/// filters and searches are read one at a time.
+/// filters and searches are read one at a time. A page of letters from across the table, so
+/// twice as many of these statements run at once as of the row reads (`batch::Reads`).
 pub(crate) fn first_page_reads(pool: AnyPool, max_connections: u32) -> Coalescer<String> {
     crate::batch::by_key(
         pool,
         max_connections,
+        crate::batch::Reads::Pages,
         INBOX_FIRST_PAGE_SQL,
         INBOX_FIRST_PAGES_SQL,
         "i_key",
@@ -572,6 +574,7 @@ pub(crate) fn recipient_reads(pool: AnyPool, max_connections: u32) -> Coalescer<
     crate::batch::by_key(
         pool,
         max_connections,
+        crate::batch::Reads::Rows,
         LETTER_BY_KEY_SQL,
         LETTERS_BY_KEY_SQL,
         "l_key",
