@@ -138,34 +138,16 @@ async fn run<T: Clone + Send + 'static>(inner: Arc<Inner<T>>) {
 /// Keys (sessions, letters, inbox pages) per statement at most.
 const KEYS_PER_STATEMENT: usize = 64;
 
-/// What a coalescer's statement reads for each key, which decides how many of them run at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Reads {
-    /// A row or two (a session, a front page, a letter).
-    Rows,
-    /// A page of rows from across a table (the first page of an inbox: about twenty letters,
-    /// each on a heap page of its own in a real database).
-    Pages,
-}
-
-/// Statements of one coalescer running at once: for rows one per two of this machine's cores, for
-/// pages twice that; at most a quarter of the pool's connections (two of the default eight), at
-/// least one. Each statement takes every key that arrived while the others ran, and more at once
-/// split the same load into smaller statements. On two cores, with PostgreSQL beside minside, one
-/// at a time does best for rows: the dashboard at 10,000 residents and 32 connections 19.3–20.9k a
-/// second with two at once and 20.6–22.1k with one, the letter page 13.2–13.5k and 15.0k (four at
-/// once had done 13–21k beside two's 18–23k; issue 4, reports vm-15 and vm-19). The inbox was the
-/// same either way while each resident's letters lay side by side; with a history in the order it
-/// happened (report vm-22) a statement waits on more pages, and two at once did better at 100,000
-/// residents on PostgreSQL in alternated runs: ten of ten (medians about 11.1k against 9.8k a
-/// second, all coalescers at two) and three of four (10.0k against 9.5k, only this one).
-fn statements_at_once(max_connections: u32, cores: usize, reads: Reads) -> usize {
+/// Statements of one coalescer running at once: one per two of this machine's cores, at most a
+/// quarter of the pool's connections (two of the default eight), at least one. Each statement
+/// takes every key that arrived while the others ran, and more at once split the same load into
+/// smaller statements. On two cores, with PostgreSQL beside minside, one at a time does best: the
+/// dashboard at 10,000 residents and 32 connections 19.3–20.9k a second with two at once and
+/// 20.6–22.1k with one, the letter page 13.2–13.5k and 15.0k, the inbox the same (four at once
+/// had done 13–21k beside two's 18–23k; issue 4, reports vm-15 and vm-19).
+fn statements_at_once(max_connections: u32, cores: usize) -> usize {
     let pool_quarter = usize::try_from(max_connections / 4).unwrap_or(1).max(1);
-    let per_two_cores = match reads {
-        Reads::Rows => 1,
-        Reads::Pages => 2,
-    };
-    ((cores / 2).max(1) * per_two_cores).clamp(1, pool_quarter)
+    (cores / 2).clamp(1, pool_quarter)
 }
 
 /// Reads by session key on `pool`, those asked for together in one statement: `one` reads the
@@ -179,22 +161,15 @@ pub(crate) fn by_session<T: Clone + Send + 'static>(
     many: &'static str,
     map: fn(&SessionKey, &dyn Cols) -> Result<T, StoreError>,
 ) -> Coalescer<T> {
-    by_key(
-        pool,
-        max_connections,
-        Reads::Rows,
-        one,
-        many,
-        "s_key",
-        move |key, r| map(&SessionKey(key.to_owned()), r),
-    )
+    by_key(pool, max_connections, one, many, "s_key", move |key, r| {
+        map(&SessionKey(key.to_owned()), r)
+    })
 }
 
 /// Reads by a text key as [`by_session`] does, each row naming its key in `key_column`.
 pub(crate) fn by_key<T: Clone + Send + 'static>(
     pool: AnyPool,
     max_connections: u32,
-    reads: Reads,
     one: &'static str,
     many: &'static str,
     key_column: &'static str,
@@ -229,7 +204,7 @@ pub(crate) fn by_key<T: Clone + Send + 'static>(
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     Coalescer::new(
         read,
-        statements_at_once(max_connections, cores, reads),
+        statements_at_once(max_connections, cores),
         KEYS_PER_STATEMENT,
     )
 }
@@ -312,33 +287,18 @@ mod tests {
         (f, read)
     }
 
-    /// For rows one statement at a time on a small machine, one per two cores on a larger one;
-    /// for pages twice that; never more than a quarter of the pool's connections, never none.
+    /// One statement at a time on a small machine, one per two cores on a larger one, never more
+    /// than a quarter of the pool's connections, never none.
     #[test]
     fn statements_at_once_grow_with_the_cores_up_to_a_quarter_of_the_pool() {
-        use super::Reads::{Pages, Rows};
-        for (connections, cores, reads, at_once) in [
-            (8, 1, Rows, 1),
-            (8, 2, Rows, 1),
-            (8, 3, Rows, 1),
-            (8, 4, Rows, 2),
-            (8, 64, Rows, 2),
-            (32, 16, Rows, 8),
-            (32, 64, Rows, 8),
-            (2, 16, Rows, 1),
-            (8, 1, Pages, 2),
-            (8, 2, Pages, 2),
-            (8, 4, Pages, 2),
-            (32, 4, Pages, 4),
-            (32, 16, Pages, 8),
-            (2, 2, Pages, 1),
-        ] {
-            assert_eq!(
-                statements_at_once(connections, cores, reads),
-                at_once,
-                "{connections} connections, {cores} cores, {reads:?}"
-            );
-        }
+        assert_eq!(statements_at_once(8, 1), 1);
+        assert_eq!(statements_at_once(8, 2), 1);
+        assert_eq!(statements_at_once(8, 3), 1);
+        assert_eq!(statements_at_once(8, 4), 2);
+        assert_eq!(statements_at_once(8, 64), 2);
+        assert_eq!(statements_at_once(32, 16), 8);
+        assert_eq!(statements_at_once(32, 64), 8);
+        assert_eq!(statements_at_once(2, 16), 1);
     }
 
     async fn settle() {

@@ -1,6 +1,6 @@
 //! Bulk load of a synthetic letter history (benchmark and demo databases): multi-row inserts of
 //! letters and their events in one transaction per call, and the recipients' summaries recounted
-//! in the same transaction.
+//! (and on PostgreSQL their first inbox pages kept) in the same transaction.
 
 use crate::codec::{opt_ts, ts};
 use crate::db;
@@ -81,6 +81,13 @@ pub(crate) async fn insert(
     if sqlite {
         // A bulk load's connection: statement journals in memory, a larger page cache.
         sqlx::query("pragma temp_store = memory; pragma cache_size = -131072")
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+    } else {
+        // The triggers that keep each resident's first inbox page (PostgreSQL's migration 0011)
+        // stand aside for this transaction; the pages are kept once at its end.
+        sqlx::query("insert into letters_bulk_load (loading) values (1)")
             .execute(&mut *tx)
             .await
             .map_err(db)?;
@@ -197,6 +204,25 @@ pub(crate) async fn insert(
     }
     if let (Some(first), Some(last)) = (ids.values().min(), ids.values().max()) {
         crate::summaries::refresh_for_letters(&mut tx, *first, *last).await?;
+        if !sqlite {
+            sqlx::query(
+                "insert into inbox_first_pages (fodselsnummer, items) \
+                 select f.fnr, inbox_first_page_of(f.fnr) from (select distinct recipient_fnr as fnr \
+                   from letters where id between $1 and $2 and recipient_fnr is not null) f \
+                 on conflict (fodselsnummer) do update set items = excluded.items",
+            )
+            .bind(*first)
+            .bind(*last)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+    }
+    if !sqlite {
+        sqlx::query("delete from letters_bulk_load")
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
     }
     tx.commit().await.map_err(db)
 }

@@ -234,38 +234,27 @@ pub(crate) async fn status_view(
     }))
 }
 
-/// The first page of a resident's inbox (all letters not archived, no search) on PostgreSQL, by
-/// `<fødselsnummer> <rows>`: for the key `$1`, or for each key in the JSON array `$1`, its key in
-/// `i_key` and its letters as one JSON array in `items`, newest first, each
-/// `[id, public_id, title, sender_unit, created_at, read_at, marked_unread, response_deadline,
-/// answered_at, response_options]`.
-macro_rules! inbox_first_pages_sql {
-    ($keys:expr) => {
-        concat!(
-            "select k.key as i_key, (select coalesce(json_agg(json_build_array(l.id, l.public_id, l.title, \
-             l.sender_unit, l.created_at, l.read_at, l.marked_unread, l.response_deadline, l.answered_at, \
-             l.response_options) order by l.created_at desc, l.id desc), '[]')::text from (select id, public_id, \
-             title, sender_unit, created_at, read_at, marked_unread, response_deadline, answered_at, \
-             response_options from letters where recipient_fnr = split_part(k.key, ' ', 1) \
-             and archived_at is null order by created_at desc, id desc \
-             limit split_part(k.key, ' ', 2)::bigint) l) as items from ",
-            $keys
-        )
-    };
-}
-const INBOX_FIRST_PAGE_SQL: &str = inbox_first_pages_sql!("(select $1::text) as k(key)");
-const INBOX_FIRST_PAGES_SQL: &str =
-    inbox_first_pages_sql!("json_array_elements_text($1::json) as k(key)");
+/// Lines of a resident's first inbox page kept in `inbox_first_pages` on PostgreSQL (migration
+/// 0011, whose statements say 21): the inbox's page and one more, to know there is a next page.
+pub(crate) const INBOX_FIRST_PAGE_KEPT: i64 = minside_core::letters::INBOX_PAGE_SIZE + 1;
+
+/// A resident's first inbox page on PostgreSQL (all letters not archived, no search), kept with
+/// them by migration 0011's triggers: by fødselsnummer, for the key `$1` or for each key in the
+/// JSON array `$1`, the key in `i_key` and the letters as one JSON array in `items`, newest first,
+/// each `[id, public_id, title, sender_unit, created_at, read_at, marked_unread,
+/// response_deadline, answered_at, response_options]`.
+const INBOX_FIRST_PAGE_SQL: &str =
+    "select fodselsnummer as i_key, items from inbox_first_pages where fodselsnummer = $1";
+const INBOX_FIRST_PAGES_SQL: &str = "select fodselsnummer as i_key, items from inbox_first_pages \
+     where fodselsnummer = any(array(select json_array_elements_text($1::json)))";
 
 /// The first inbox pages residents open, on PostgreSQL one statement for those asked for
-/// together (`batch.rs`): the page that nearly every visit to the inbox shows. Other pages,
-/// filters and searches are read one at a time. A page of letters from across the table, so
-/// twice as many of these statements run at once as of the row reads (`batch::Reads`).
+/// together (`batch.rs`): the page that nearly every visit to the inbox shows, one row a
+/// resident. Other pages, filters and searches are listed from the letters one at a time.
 pub(crate) fn first_page_reads(pool: AnyPool, max_connections: u32) -> Coalescer<String> {
     crate::batch::by_key(
         pool,
         max_connections,
-        crate::batch::Reads::Pages,
         INBOX_FIRST_PAGE_SQL,
         INBOX_FIRST_PAGES_SQL,
         "i_key",
@@ -273,7 +262,7 @@ pub(crate) fn first_page_reads(pool: AnyPool, max_connections: u32) -> Coalescer
     )
 }
 
-/// A line of the inbox as [`inbox_first_pages_sql`] lists it.
+/// A line of the inbox as `inbox_first_pages.items` lists it.
 type InboxJson = (
     i64,
     String,
@@ -389,16 +378,20 @@ pub(crate) async fn inbox(
 ) -> Result<minside_core::letters::InboxPage, StoreError> {
     use minside_core::letters::{InboxCursor, InboxFilter, InboxItem};
     if let Some(together) = first_pages.filter(|_| {
-        q.filter == InboxFilter::All && q.search.is_none() && q.after.is_none() && q.limit >= 0
+        q.filter == InboxFilter::All
+            && q.search.is_none()
+            && q.after.is_none()
+            && (0..INBOX_FIRST_PAGE_KEPT).contains(&q.limit)
     }) {
-        let key = format!("{} {}", fnr.as_str(), q.limit + 1);
-        let lines: Vec<InboxJson> = match together.get(&key).await? {
+        let lines: Vec<InboxJson> = match together.get(fnr.as_str()).await? {
             Some(json) => serde_json::from_str(&json)
-                .map_err(|e| StoreError::Corrupt(format!("inbox: {e}")))?,
+                .map_err(|e| StoreError::Corrupt(format!("inbox_first_pages: {e}")))?,
             None => Vec::new(),
         };
+        let wanted = usize::try_from(q.limit + 1).unwrap_or(0);
         let rows = lines
             .into_iter()
+            .take(wanted)
             .map(inbox_line)
             .collect::<Result<Vec<_>, _>>()?;
         return Ok(page_of(rows, q.limit));
@@ -574,7 +567,6 @@ pub(crate) fn recipient_reads(pool: AnyPool, max_connections: u32) -> Coalescer<
     crate::batch::by_key(
         pool,
         max_connections,
-        crate::batch::Reads::Rows,
         LETTER_BY_KEY_SQL,
         LETTERS_BY_KEY_SQL,
         "l_key",
@@ -944,6 +936,23 @@ pub(crate) fn event_args<'a>(
 mod tests {
     use super::*;
     use minside_core::letters::InboxFilter;
+
+    /// PostgreSQL's migration 0011 keeps as many lines of each first inbox page as the store reads
+    /// from it: the inbox's page size and one more. (A new page size needs a migration that keeps
+    /// as many.)
+    #[test]
+    fn the_kept_first_inbox_pages_hold_a_page_and_one_more() {
+        let migration = include_str!("../migrations/postgres/0011_inbox_first_pages.sql");
+        let kept = super::INBOX_FIRST_PAGE_KEPT;
+        assert_eq!(kept, minside_core::letters::INBOX_PAGE_SIZE + 1);
+        let statements = migration
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("--"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(statements.matches(&format!("limit {kept})")).count(), 1);
+        assert_eq!(statements.matches(&format!("n <= {kept}\n")).count(), 1);
+    }
 
     /// Every filter, with and without a cursor and a search, lists a resident's letters from the
     /// covering index alone, in its order: no table row read (a resident's letters lie on as many

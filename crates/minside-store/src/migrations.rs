@@ -85,6 +85,12 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0010_inbox_covering_index.sql"),
         include_str!("../migrations/postgres/0010_inbox_covering_index.sql"),
     ),
+    (
+        11,
+        "0011_inbox_first_pages.sql",
+        include_str!("../migrations/sqlite/0011_inbox_first_pages.sql"),
+        include_str!("../migrations/postgres/0011_inbox_first_pages.sql"),
+    ),
 ];
 
 /// File names of the embedded migrations, in order.

@@ -168,6 +168,10 @@ impl InboxCursor {
     }
 }
 
+/// Letters on a page of the inbox. On PostgreSQL the store keeps each resident's first page (this
+/// many and one more) with them; a larger page is listed from the letters instead.
+pub const INBOX_PAGE_SIZE: i64 = 20;
+
 /// A query for one page of the inbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboxQuery {

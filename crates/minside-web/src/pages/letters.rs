@@ -10,13 +10,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use minside_core::letters::{InboxCursor, InboxFilter, InboxQuery, LetterView};
+use minside_core::letters::{
+    InboxCursor, InboxFilter, InboxQuery, LetterView, INBOX_PAGE_SIZE as PAGE_SIZE,
+};
 use minside_core::usecases::open_letter::{
     act_on_letter, letter_document, open_letter, show_inbox, LetterAction, OpenLetterError,
 };
 use serde::Deserialize;
-
-const PAGE_SIZE: i64 = 20;
 
 struct FilterLink {
     label: String,

@@ -550,6 +550,240 @@ async fn first_inbox_pages_asked_for_at_once_each_list_their_own_letters() {
     assert!(page.next.is_some());
 }
 
+/// Every resident's first inbox page (the inbox's page size, no filter, no search) and the same
+/// page as the general query lists it (a search every title matches); `(residents with letters,
+/// residents with more than a page)` compared.
+async fn first_pages_equal_the_general_listing(
+    s: &minside_store::SqlStore,
+    residents: &[Fodselsnummer],
+) -> (usize, usize) {
+    use minside_core::letters::{InboxFilter, InboxQuery, INBOX_PAGE_SIZE};
+    use minside_core::ports::Clock;
+    let page = |search: Option<String>| InboxQuery {
+        filter: InboxFilter::All,
+        search,
+        after: None,
+        limit: INBOX_PAGE_SIZE,
+        now: FixedClock.now(),
+    };
+    let (mut with_letters, mut more_than_a_page) = (0, 0);
+    for fnr in residents {
+        let kept = s.inbox(fnr, &page(None)).await.unwrap();
+        let listed = s.inbox(fnr, &page(Some(String::new()))).await.unwrap();
+        assert_eq!(kept, listed, "{}", fnr.as_str());
+        with_letters += usize::from(!kept.items.is_empty());
+        more_than_a_page += usize::from(kept.next.is_some());
+    }
+    (with_letters, more_than_a_page)
+}
+
+/// Each resident's first inbox page is kept current whoever changes their letters (on PostgreSQL
+/// it is kept with the resident by migration 0011's triggers; on SQLite listed each time): after
+/// a bulk-loaded letter history; after a new letter, reading, marking unread, answering,
+/// archiving (of the newest, so the 21st letter comes onto the page) and restoring; and after an
+/// operator corrects a letter's title and moves a letter to another resident by hand. The page
+/// is compared with the general query's for every resident each time; on PostgreSQL also after
+/// migration 0011's own statement has filled the pages again.
+#[tokio::test]
+async fn each_residents_first_inbox_page_follows_every_change_to_their_letters() {
+    use minside_core::letters::{InboxFilter, InboxQuery, ResponseOption};
+    use minside_core::ports::Clock;
+    let url = fresh_database_url().await;
+    let config = test_config(url.clone());
+    let s = minside::open_store(&config).await.unwrap();
+    minside::seed_with_history(&s, &config, 200, 16.7, &FixedClock)
+        .await
+        .unwrap();
+    let residents: Vec<Fodselsnummer> = s
+        .login_candidates(200)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.fnr)
+        .collect();
+    let (with_letters, long) = first_pages_equal_the_general_listing(&s, &residents).await;
+    assert!(with_letters > 100 && long > 10, "{with_letters}, {long}");
+    sqlx::any::install_default_drivers();
+    let db = sqlx::AnyPool::connect(&url).await.unwrap();
+    if url.starts_with("postgres") {
+        // The migration's own statement fills the pages of a database that had letters before.
+        sqlx::query("delete from inbox_first_pages")
+            .execute(&db)
+            .await
+            .unwrap();
+        let migration =
+            include_str!("../../../minside-store/migrations/postgres/0011_inbox_first_pages.sql");
+        let fill = &migration[migration
+            .find("-- The pages of the residents already there")
+            .unwrap()..];
+        sqlx::raw_sql(fill).execute(&db).await.unwrap();
+        first_pages_equal_the_general_listing(&s, &residents).await;
+    }
+
+    // The resident with the longest inbox.
+    let newest_first = |fnr: &Fodselsnummer| {
+        let q = InboxQuery {
+            filter: InboxFilter::All,
+            search: Some(String::new()),
+            after: None,
+            limit: 1000,
+            now: FixedClock.now(),
+        };
+        let (s, fnr) = (&s, fnr.clone());
+        async move { s.inbox(&fnr, &q).await.unwrap().items }
+    };
+    let mut longest = (0, residents[0].clone());
+    for fnr in &residents {
+        longest = longest.max((newest_first(fnr).await.len(), fnr.clone()));
+    }
+    let (count, fnr) = longest;
+    assert!(count > 21, "{count} letters");
+    let id_of = |public_id: String| {
+        let (s, fnr) = (&s, fnr.clone());
+        async move {
+            s.letter_for_recipient(&fnr, &public_id)
+                .await
+                .unwrap()
+                .unwrap()
+                .id
+        }
+    };
+    let mut letter = contract_letter(&fnr, "kept-new", "kept-new");
+    letter.created_at = FixedClock.now() + jiff::SignedDuration::from_secs(60);
+    letter.draft.response_options = vec![ResponseOption {
+        code: "ja".into(),
+        label: "Ja".into(),
+    }];
+    letter.draft.response_deadline = Some(FixedClock.now() + jiff::SignedDuration::from_hours(240));
+    s.create_letter(&letter, &[]).await.unwrap();
+    first_pages_equal_the_general_listing(&s, &residents).await;
+    let new = id_of("kept-new".into()).await;
+    s.mark_letter_read(new, FixedClock.now()).await.unwrap();
+    first_pages_equal_the_general_listing(&s, &residents).await;
+    s.mark_letter_unread(new).await.unwrap();
+    first_pages_equal_the_general_listing(&s, &residents).await;
+    assert!(s
+        .answer_letter(new, "ja", &fnr, FixedClock.now(), &[])
+        .await
+        .unwrap());
+    first_pages_equal_the_general_listing(&s, &residents).await;
+    let before: Vec<String> = newest_first(&fnr)
+        .await
+        .into_iter()
+        .map(|i| i.public_id)
+        .collect();
+    s.set_letter_archived(new, true, FixedClock.now())
+        .await
+        .unwrap();
+    first_pages_equal_the_general_listing(&s, &residents).await;
+    let page = s
+        .inbox(
+            &fnr,
+            &InboxQuery {
+                filter: InboxFilter::All,
+                search: None,
+                after: None,
+                limit: 20,
+                now: FixedClock.now(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items.last().map(|i| i.public_id.clone()),
+        before.get(20).cloned(),
+        "the letter after the first page's came onto it"
+    );
+    s.set_letter_archived(new, false, FixedClock.now())
+        .await
+        .unwrap();
+    first_pages_equal_the_general_listing(&s, &residents).await;
+
+    let by_hand = [
+        format!(
+            "update letters set title = 'Vedtak (rettet)' where public_id = '{}'",
+            before[3]
+        ),
+        format!(
+            "update letters set recipient_fnr = '{}' where public_id = '{}'",
+            residents.iter().find(|r| **r != fnr).unwrap().as_str(),
+            before[1]
+        ),
+    ];
+    for change in &by_hand {
+        let done = sqlx::query(change).execute(&db).await.unwrap();
+        assert_eq!(done.rows_affected(), 1, "{change}");
+        first_pages_equal_the_general_listing(&s, &residents).await;
+    }
+    let titles: Vec<String> = newest_first(&fnr)
+        .await
+        .into_iter()
+        .map(|i| i.title)
+        .collect();
+    assert!(titles.contains(&"Vedtak (rettet)".to_owned()));
+}
+
+/// Two transactions giving one resident a letter at the same moment (two back-office systems
+/// writing by hand, say) each leave the other's letter on the resident's first inbox page: the
+/// second waits for the first to commit and keeps the page after it. (On PostgreSQL the page row
+/// is locked before the page is listed; listed first, the second transaction's page left out the
+/// first one's letter and overwrote the page when the first committed.)
+#[tokio::test]
+async fn letters_given_to_one_resident_at_once_all_show_on_their_first_page() {
+    let (s, url) = store_and_url().await;
+    let fnr = s.login_candidates(1).await.unwrap().remove(0).fnr;
+    s.create_letter(&contract_letter(&fnr, "first", "first"), &[])
+        .await
+        .unwrap();
+    let copy = |id: &str| {
+        format!(
+            "insert into letters (public_id, client_id, sender_ref, request_hash, recipient_fnr, \
+             title, sender_unit, body, kind, required_loa, digital_only, reply_allowed, status, \
+             created_at) select '{id}', client_id, '{id}', request_hash, recipient_fnr, title, \
+             sender_unit, body, kind, required_loa, digital_only, reply_allowed, status, \
+             created_at + 1 from letters where public_id = 'first'"
+        )
+    };
+    sqlx::any::install_default_drivers();
+    let db = sqlx::AnyPool::connect(&url).await.unwrap();
+    let mut one = db.begin().await.unwrap();
+    sqlx::query(&copy("from-one"))
+        .execute(&mut *one)
+        .await
+        .unwrap();
+    let other = {
+        let (db, sql) = (db.clone(), copy("from-other"));
+        tokio::spawn(async move {
+            let mut tx = db.begin().await.unwrap();
+            sqlx::query(&sql).execute(&mut *tx).await.unwrap();
+            tx.commit().await.unwrap();
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!other.is_finished(), "the second waits for the first");
+    one.commit().await.unwrap();
+    other.await.unwrap();
+    let (with_letters, _) =
+        first_pages_equal_the_general_listing(&s, std::slice::from_ref(&fnr)).await;
+    assert_eq!(with_letters, 1);
+    let page = s
+        .inbox(
+            &fnr,
+            &minside_core::letters::InboxQuery {
+                filter: minside_core::letters::InboxFilter::All,
+                search: None,
+                after: None,
+                limit: 20,
+                now: minside_core::ports::Clock::now(&FixedClock),
+            },
+        )
+        .await
+        .unwrap();
+    let mut ids: Vec<_> = page.items.iter().map(|i| i.public_id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["first", "from-one", "from-other"]);
+}
+
 #[tokio::test]
 async fn a_read_for_staff_and_its_log_entry_commit_together_and_unknown_persons_log_nothing() {
     let s = store().await;
