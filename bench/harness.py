@@ -496,6 +496,22 @@ def pg_target_row(pg_scales, yes):
             f"1/{static / rps:.1f}, p99 {med(pg['results'][(32, 'dashboard')][1], 'p99'):.1f} ms{alone} | {yes(rps * 5 >= static)} |")
 
 
+def slowest_page(section):
+    """How much slower than the dashboard a section's slowest other page is at 32 connections
+    (time per request: 1 = the same)."""
+    d_rps = med(section["results"][(32, "dashboard")][1], "rps")
+    return max(d_rps / max(med(section["results"][(32, p)][1], "rps"), 1.0) for p in PAGES)
+
+
+def pg_pages_row(pg_scales, yes):
+    if not pg_scales:
+        return "| inbox and letter within 2× of the dashboard on PostgreSQL | not run (`--postgres ''`) | — |"
+    pg = pg_scales[-1]
+    worst = slowest_page(pg)
+    return (f"| inbox and letter within 2× of the dashboard on PostgreSQL ({pg['persons']:,} residents) | "
+            f"slowest page at {worst:.2f}× the dashboard's time | {yes(worst <= 2)} |")
+
+
 def postgres_settings(url):
     """The server's version and whether autovacuum runs: without it the tables that grow during
     the run (jobs, documents) keep the statistics and the dead rows they had, and plans go wrong."""
@@ -626,8 +642,7 @@ def report(args, scales, pg_scales, delivery, curve):
     dash = big["results"].get((32, "dashboard"))
     if dash:
         d_rps, d_static = med(dash[1], "rps"), med(dash[0], "rps")
-        # How much slower than the dashboard the slowest page is (time per request, 1 = the same).
-        worst = max(d_rps / max(med(big["results"][(32, p)][1], "rps"), 1.0) for p in PAGES)
+        worst = slowest_page(big)
         ratio = curve_ratio(scales, curve) if len(scales) > 1 else None
         yes = lambda ok: "yes" if ok else "**no**"
         i = big["ingest"]
@@ -641,6 +656,7 @@ def report(args, scales, pg_scales, delivery, curve):
                   f"| dashboard p99 < 10 ms at 32 connections | {med(dash[1], 'p99'):.1f} ms | {yes(med(dash[1], 'p99') < 10)} |",
                   pg_target_row(pg_scales, yes),
                   f"| inbox and letter within 2× of the dashboard | slowest page at {worst:.2f}× the dashboard's time | {yes(worst <= 2)} |",
+                  pg_pages_row(pg_scales, yes),
                   f"| peak RSS < 150 MB on SQLite | {big['rss_mb']:.0f} MB | {yes(big['rss_mb'] < 150)} |",
                   f"| scale curve 300k/10k ≥ 0.8 | {curve_text(scales, curve) if ratio else 'one scale only'} | {yes(ratio >= 0.8) if ratio else '—'} |",
                   f"| ≥ 1,000 letters/s ingested including their jobs | {i['end_to_end_rate']:,.0f} letters/s | {yes(i['end_to_end_rate'] >= 1000)} |",
