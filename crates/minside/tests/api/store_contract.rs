@@ -24,6 +24,18 @@ async fn store_and_url() -> (minside_store::SqlStore, String) {
     (store, url)
 }
 
+/// A store seeded with 200 residents and a letter history of about 16.7 letters each (as
+/// bench/ seeds it), and its database's URL.
+async fn store_with_history() -> (minside_store::SqlStore, String) {
+    let url = fresh_database_url().await;
+    let config = test_config(url.clone());
+    let store = minside::open_store(&config).await.unwrap();
+    minside::seed_with_history(&store, &config, 200, 16.7, &FixedClock)
+        .await
+        .unwrap();
+    (store, url)
+}
+
 struct FixedClock;
 impl minside_core::ports::Clock for FixedClock {
     fn now(&self) -> Timestamp {
@@ -588,12 +600,7 @@ async fn first_pages_equal_the_general_listing(
 async fn each_residents_first_inbox_page_follows_every_change_to_their_letters() {
     use minside_core::letters::{InboxFilter, InboxQuery, ResponseOption};
     use minside_core::ports::Clock;
-    let url = fresh_database_url().await;
-    let config = test_config(url.clone());
-    let s = minside::open_store(&config).await.unwrap();
-    minside::seed_with_history(&s, &config, 200, 16.7, &FixedClock)
-        .await
-        .unwrap();
+    let (s, url) = store_with_history().await;
     let residents: Vec<Fodselsnummer> = s
         .login_candidates(200)
         .await
@@ -1424,12 +1431,7 @@ async fn a_claim_reads_the_due_jobs_in_order_and_none_due_later() {
 #[tokio::test]
 async fn a_seeded_letter_history_is_stored_in_the_order_it_happened() {
     use sqlx::Row;
-    let url = fresh_database_url().await;
-    let config = test_config(url.clone());
-    let s = minside::open_store(&config).await.unwrap();
-    minside::seed_with_history(&s, &config, 200, 16.7, &FixedClock)
-        .await
-        .unwrap();
+    let (_store, url) = store_with_history().await;
     sqlx::any::install_default_drivers();
     let db = sqlx::AnyPool::connect(&url).await.unwrap();
     let letters: Vec<(i64, i64, String)> =
@@ -1479,12 +1481,8 @@ async fn a_seeded_letter_history_is_stored_in_the_order_it_happened() {
 async fn a_print_batch_looks_up_its_letters_documents_by_letter() {
     use minside_core::letters::{DocumentType, NewDocument};
     use minside_core::ports::Clock;
-    let config = test_config(fresh_database_url().await);
-    let s = minside::open_store(&config).await.unwrap();
     // With a letter history, printed letters in batches among it (as in bench/).
-    minside::seed_with_history(&s, &config, 200, 16.7, &FixedClock)
-        .await
-        .unwrap();
+    let (s, _) = store_with_history().await;
     s.refresh_statistics().await.unwrap();
     let now = FixedClock.now();
     let kari = s.login_candidates(1).await.unwrap().remove(0);
