@@ -65,10 +65,20 @@ end
 $$;
 create trigger letters_inbox_first_page_insert after insert or delete on letters
     for each row execute function letters_inbox_first_page();
+-- Only when one of them changed: a letter opened again sets marked_unread to what it was, and
+-- that should not list the page again.
 create trigger letters_inbox_first_page_update after update of recipient_fnr, public_id, title,
     sender_unit, created_at, read_at, marked_unread, response_deadline, answered_at,
     response_options, archived_at on letters
-    for each row execute function letters_inbox_first_page();
+    for each row
+    when ((old.recipient_fnr, old.public_id, old.title, old.sender_unit, old.created_at,
+           old.read_at, old.marked_unread, old.response_deadline, old.answered_at,
+           old.response_options, old.archived_at)
+          is distinct from
+          (new.recipient_fnr, new.public_id, new.title, new.sender_unit, new.created_at,
+           new.read_at, new.marked_unread, new.response_deadline, new.answered_at,
+           new.response_options, new.archived_at))
+    execute function letters_inbox_first_page();
 
 -- The pages of the residents already there: one pass over the letters, not a statement each.
 insert into inbox_first_pages (fodselsnummer, items)
